@@ -1,0 +1,10 @@
+// The one entry point to the wire protocol for both sides.
+import "./long-off.js";
+import { moat } from "./generated/moat.js";
+
+export const { VmExit, VmReply, GuestState, Segment, Event } = moat;
+export type IVmExit = moat.IVmExit;
+export type IVmReply = moat.IVmReply;
+export type IGuestState = moat.IGuestState;
+export type ISegment = moat.ISegment;
+export type IEvent = moat.IEvent;
