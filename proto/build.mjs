@@ -9,5 +9,21 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "generated");
 mkdirSync(out, { recursive: true });
 const bin = join(here, "..", "node_modules", ".bin");
-execFileSync(join(bin, "pbjs"), ["-t", "static-module", "-w", "es6", "--force-number", "--no-verify", "--no-delimited", "--no-beautify", "-o", join(out, "moat.js"), join(here, "moat.proto")], { stdio: "inherit" });
+execFileSync(
+  join(bin, "pbjs"),
+  [
+    "-t",
+    "static-module",
+    "-w",
+    "es6",
+    "--force-number",
+    "--no-verify",
+    "--no-delimited",
+    "--no-beautify",
+    "-o",
+    join(out, "moat.js"),
+    join(here, "moat.proto"),
+  ],
+  { stdio: "inherit" },
+);
 execFileSync(join(bin, "pbts"), ["-o", join(out, "moat.d.ts"), join(out, "moat.js")], { stdio: "inherit" });

@@ -1,3 +1,4 @@
+// Part of the wire protocol: both sides name exits by these numbers.
 // Basic exit reasons, SDM Vol. 3D Appendix C, plus NOVA's two software
 // events (startup 254, recall 255) that the kernel raises on its own.
 export const ExitReason = {
