@@ -1,0 +1,178 @@
+// The scheduler and exit dispatch against a scripted processor and VMMs.
+// Oracles: NOVA's scheduling rule (strictly by SC priority, round robin with
+// quantum within one priority), NOVA's startup event (VMI 254 before the
+// first entry), DESIGN.md §5 (per-vCPU virtual time; HLT skips to the next
+// deadline) and §6 (a VMM fault stops only its own VM).
+import { describe, expect, it } from "vitest";
+import { VmExit, VmReply } from "../../proto/index.js";
+import { ExitReason } from "../vmx/exit-reason.js";
+import { Vmcs } from "../vmx/vmcs.js";
+import * as F from "../vmx/vmcs-fields.js";
+import type { Channel } from "./channel.js";
+import type { Ec } from "./ec.js";
+import { ExitDispatcher } from "./exit-dispatch.js";
+import { type GuestCpu, Scheduler } from "./scheduler.js";
+import { VcpuRun } from "./vcpu-run.js";
+
+/** A processor that replays a script of exits per VMCS. */
+class ScriptedCpu implements GuestCpu {
+  tsc = 0;
+  retired = 0;
+  entryFailure: string | null = null;
+  readonly log: string[] = [];
+  constructor(private readonly scripts: Map<Vmcs, { reason: number; retired: number }[]>) {}
+  enter(vmcs: Vmcs, budget: number): number {
+    const step = this.scripts.get(vmcs)?.shift() ?? { reason: ExitReason.HLT, retired: 1 };
+    this.retired = Math.min(step.retired, budget);
+    this.tsc += this.retired;
+    this.log.push(`${vmcs.read(F.VPID)}:${step.reason}@${(vmcs.read(F.TSC_OFFSET) + this.tsc - this.retired) | 0}`);
+    if (step.reason === 0x8000_0021) this.entryFailure = "CS.AR bad";
+    return step.reason;
+  }
+  loadContext(): void {}
+  saveContext(): number {
+    return 0;
+  }
+}
+
+interface Fixture {
+  sched: Scheduler;
+  vcpus: VcpuRun[];
+  exits: { vm: number; reason: number; mtd: number; tsc: number }[];
+  stopped: Map<number, string>;
+}
+
+function fixture(
+  specs: { priority: number; script: { reason: number; retired: number }[] }[],
+  reply: (vm: number, reason: number) => Uint8Array | Error = (_vm, reason) =>
+    VmReply.encode(reason === ExitReason.HLT ? { stop: true, stopReason: "done" } : {}).finish(),
+): Fixture & { cpu: ScriptedCpu } {
+  const exits: Fixture["exits"] = [];
+  const stopped = new Map<number, string>();
+  const scripts = new Map<Vmcs, { reason: number; retired: number }[]>();
+  const vcpus = specs.map((s, i) => {
+    const vmcs = new Vmcs();
+    vmcs.write(F.VPID, i);
+    scripts.set(vmcs, [...s.script]);
+    const ec = { recallPending: false, scs: [] } as unknown as Ec;
+    return new VcpuRun(ec, vmcs, i, 0, s.priority, 1000);
+  });
+  const channel = (vm: number): Channel => ({
+    transport: "test",
+    call: async (bytes) => {
+      const e = VmExit.decode(bytes);
+      exits.push({ vm, reason: e.reason, mtd: e.mtd, tsc: e.tsc });
+      const r = reply(vm, e.reason);
+      if (r instanceof Error) throw r;
+      return r;
+    },
+  });
+  const dispatch = new ExitDispatcher(
+    (ec, _reason) => ({ mtd: 0x80000 | 0x8, channel: channel(vcpus.findIndex((v) => v.ec === ec)) }),
+    {
+      console: () => {},
+      stopped: (v, o) => stopped.set(v.vm, o.reason),
+    },
+  );
+  const cpu = new ScriptedCpu(scripts);
+  const sched = new Scheduler(cpu, dispatch);
+  for (const v of vcpus) sched.add(v);
+  return { sched, vcpus, exits, stopped, cpu };
+}
+
+describe("Scheduler", () => {
+  it("delivers the startup event before the first VM entry", async () => {
+    const f = fixture([{ priority: 1, script: [{ reason: ExitReason.HLT, retired: 5 }] }]);
+    await f.sched.run();
+    expect(f.exits.map((e) => e.reason)).toEqual([ExitReason.STARTUP, ExitReason.HLT]);
+    expect(f.stopped.get(0)).toBe("done");
+  });
+
+  it("runs the higher priority first and alternates equal priorities on preemption", async () => {
+    const pre = { reason: ExitReason.EXTERNAL_INTERRUPT, retired: 1000 };
+    const end = { reason: ExitReason.HLT, retired: 1 };
+    const f = fixture([
+      { priority: 1, script: [pre, pre, end] },
+      { priority: 1, script: [pre, pre, end] },
+      { priority: 9, script: [pre, end] },
+    ]);
+    await f.sched.run();
+    const order = f.cpu.log.map((l) => Number(l.split(":")[0]));
+    expect(order.slice(0, 2)).toEqual([2, 2]);
+    expect(order.slice(2)).toEqual([0, 1, 0, 1, 0, 1]);
+  });
+
+  it("gives each vCPU a TSC that counts only its own instructions", async () => {
+    const pre = { reason: ExitReason.EXTERNAL_INTERRUPT, retired: 1000 };
+    const f = fixture([
+      { priority: 1, script: [pre, { reason: ExitReason.CPUID, retired: 10 }, { reason: ExitReason.HLT, retired: 1 }] },
+      { priority: 1, script: [pre, pre, pre, { reason: ExitReason.HLT, retired: 1 }] },
+    ]);
+    await f.sched.run();
+    const cpuid = f.exits.find((e) => e.reason === ExitReason.CPUID)!;
+    expect(cpuid.tsc).toBe(1010);
+    // The guest TSC at each entry (TSC + offset) equals that vCPU's own count.
+    expect(f.cpu.log.filter((l) => l.startsWith("0:"))).toEqual(["0:1@0", "0:10@1000", "0:12@1010"]);
+  });
+
+  it("stops only the VM whose VMM fails; the other runs to its end", async () => {
+    const f = fixture(
+      [
+        { priority: 1, script: [{ reason: ExitReason.CPUID, retired: 3 }] },
+        {
+          priority: 1,
+          script: [
+            { reason: ExitReason.CPUID, retired: 3 },
+            { reason: ExitReason.HLT, retired: 1 },
+          ],
+        },
+      ],
+      (vm, reason) =>
+        vm === 0 && reason === ExitReason.CPUID
+          ? new Error("VMM worker died: boom")
+          : VmReply.encode(reason === ExitReason.HLT ? { stop: true, stopReason: "done" } : {}).finish(),
+    );
+    await f.sched.run();
+    expect(f.stopped.get(0)).toBe("VMM worker died: boom");
+    expect(f.vcpus[0].outcome?.fault).toBe(true);
+    expect(f.stopped.get(1)).toBe("done");
+  });
+
+  it("stops a VM whose entry fails with the processor's reason", async () => {
+    const f = fixture([{ priority: 1, script: [{ reason: 0x8000_0021, retired: 0 }] }]);
+    await f.sched.run();
+    expect(f.stopped.get(0)).toBe("VM-entry failure (ENTRY_FAIL_GUEST_STATE): CS.AR bad");
+  });
+
+  it("stops a VM whose portal is missing", async () => {
+    const f = fixture([{ priority: 1, script: [] }]);
+    (f.sched as unknown as { dispatch: { lookup: unknown } }).dispatch.lookup = () => null;
+    await f.sched.run();
+    expect(f.stopped.get(0)).toBe("no portal for exit reason 254 (STARTUP)");
+  });
+
+  it("skips virtual time to the deadline while the guest halts, then stops one that can never wake", async () => {
+    const f = fixture(
+      [
+        {
+          priority: 1,
+          script: [
+            { reason: ExitReason.HLT, retired: 10 },
+            { reason: ExitReason.PREEMPTION_TIMER, retired: 0 },
+          ],
+        },
+      ],
+      (_vm, reason) => {
+        if (reason === ExitReason.HLT)
+          return VmReply.encode({ mtd: 1 << 18, state: { actvState: F.ACTIVITY_HLT }, deadline: 5000 }).finish();
+        return VmReply.encode({}).finish();
+      },
+    );
+    f.vcpus[0].vmcs.write(F.GUEST_ACTIVITY_STATE, 0);
+    const run = f.sched.run();
+    await run;
+    const timer = f.exits.find((e) => e.reason === ExitReason.PREEMPTION_TIMER)!;
+    expect(timer.tsc).toBe(5000);
+    expect(f.stopped.get(0)).toBe("halted with no event pending");
+  });
+});
