@@ -19,7 +19,8 @@ export function initVcpuControls(vmcs: Vmcs, ept: Ept, vpid: number): void {
       0,
   );
   vmcs.write(F.SECONDARY_VM_EXEC_CONTROL, F.SEC_ENABLE_EPT | F.SEC_ENABLE_VPID);
-  vmcs.write(F.VM_EXIT_CONTROLS, F.EXIT_SAVE_PREEMPTION_TIMER);
+  // The timer value is recomputed from the deadline at every entry, not saved.
+  vmcs.write(F.VM_EXIT_CONTROLS, 0);
   vmcs.write(F.VM_ENTRY_CONTROLS, 0);
   vmcs.write(F.EXCEPTION_BITMAP, 0);
   vmcs.write(F.VPID, vpid);
