@@ -31,3 +31,11 @@ export const MTD_ALL = Object.values(Mtd).reduce((a, b) => (a | b) >>> 0, 0) >>>
  * qualification, which is exit information and read-only (SDM §24.9),
  * and FPU, which this processor does not model yet. */
 export const MTD_REPLY_ALLOWED = (MTD_ALL & ~Mtd.QUAL & ~Mtd.FPU) >>> 0;
+
+/** Names of the MTD bits in `mtd`, for diagnostics ("GPR_ACDB|RIP_LEN"). */
+export function mtdNames(mtd: number): string {
+  return Object.entries(Mtd)
+    .filter(([, bit]) => (mtd & bit) !== 0)
+    .map(([name]) => name)
+    .join("|");
+}

@@ -4,7 +4,7 @@
 // before anything is written. Guest-state values themselves are checked by
 // VM entry (entry-checks.ts), exactly as hardware would check them.
 import { type IGuestState, type IVmReply, VmReply } from "../../proto/index.js";
-import { MTD_REPLY_ALLOWED, Mtd } from "../../proto/mtd.js";
+import { MTD_REPLY_ALLOWED, mtdNames } from "../../proto/mtd.js";
 import * as F from "../vmx/vmcs-fields.js";
 import { GROUPS, type GuestContext, writeField } from "./state-groups.js";
 
@@ -32,13 +32,6 @@ function decode(bytes: Uint8Array): IVmReply | string {
   } catch (e) {
     return `malformed reply: ${(e as Error).message}`;
   }
-}
-
-function mtdNames(bits: number): string {
-  return Object.entries(Mtd)
-    .filter(([, b]) => (bits & b) !== 0)
-    .map(([k]) => k)
-    .join("|");
 }
 
 /** Every group the MTD names must be present in the message. */

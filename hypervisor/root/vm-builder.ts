@@ -4,13 +4,14 @@
 // delegated to the VM's PD at evt + reason, the VM's RAM delegated to both
 // PDs, and an SC that makes the vCPU runnable. Any status but SUCCESS is a
 // bug in the root task, reported with the hypercall that failed.
+
+import { PORTAL_REASONS, portalMtd } from "../../proto/portal-mtd.js";
 import { MemRights, OBJ_RIGHTS_ALL, ObjType } from "../kernel/capability.js";
 import { memCrd, objCrd } from "../kernel/crd.js";
 import type { Ec } from "../kernel/ec.js";
 import { type Kernel, ROOT_PD_SEL } from "../kernel/hypercalls.js";
 import type { Pd } from "../kernel/pd.js";
 import { Status, statusName } from "../kernel/status.js";
-import { PORTAL_REASONS, portalMtd } from "./portal-mtd.js";
 
 /** Each VM's selectors in the root PD occupy one aligned block. */
 const BLOCK = 0x1000;

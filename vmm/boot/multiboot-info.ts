@@ -1,0 +1,76 @@
+// The Multiboot (version 0.6.96) boot information structure, so that the
+// EAX = 0x2BADB002 the guest starts with is honest: EBX points to it, as the
+// Multiboot Specification §3.2 "Machine state" says. We fill the fields of
+// §3.3 "Boot information format" that a VM without firmware can: memory
+// sizes (flags bit 0), command line (bit 2), a memory map (bit 6) and the
+// boot loader name (bit 9). It lives in one page of conventional memory.
+import type { GuestRam } from "../guest-ram.js";
+import type { LoadedRange } from "./loaded-image.js";
+
+export const MULTIBOOT_BOOTLOADER_MAGIC = 0x2badb002;
+/** The page that holds the structure, the memory map, the name and the command line. */
+export const MBI_ADDRESS = 0x9000;
+const MBI_PAGE_END = 0xa000;
+const MMAP_ADDRESS = MBI_ADDRESS + 0x80;
+const NAME_ADDRESS = MBI_ADDRESS + 0xc0;
+const CMDLINE_ADDRESS = MBI_ADDRESS + 0x100;
+export const MBI_CMDLINE_MAX = MBI_PAGE_END - CMDLINE_ADDRESS - 1;
+
+const FLAG_MEM = 1 << 0;
+const FLAG_CMDLINE = 1 << 2;
+const FLAG_MMAP = 1 << 6;
+const FLAG_LOADER_NAME = 1 << 9;
+const LOWER_MEMORY_END = 0xa_0000; // 640 KiB; 0xA0000-0xFFFFF is the PC's VGA/ROM hole
+const UPPER_MEMORY_START = 0x10_0000;
+const MMAP_ENTRY_SIZE = 24; // size field (4) + base (8) + length (8) + type (4)
+const MEMORY_AVAILABLE = 1;
+const LOADER_NAME = "moat";
+
+export type MultibootResult = { ok: true; ebx: number } | { ok: false; reason: string };
+
+/**
+ * Writes the boot information; `ok: false` when it cannot (RAM too small, the
+ * image occupies the page, command line too long): the guest then starts
+ * with EAX = EBX = 0, i.e. without a multiboot claim.
+ */
+export function writeMultibootInfo(ram: GuestRam, image: readonly LoadedRange[], cmdline?: string): MultibootResult {
+  if (ram.size < MBI_PAGE_END) return { ok: false, reason: "RAM ends below the boot information page" };
+  if (image.some((r) => r.start < MBI_PAGE_END && r.start + r.length > MBI_ADDRESS)) {
+    return { ok: false, reason: "the image occupies the boot information page" };
+  }
+  const cmd = new TextEncoder().encode(cmdline ?? "");
+  if (cmd.length > MBI_CMDLINE_MAX) {
+    return { ok: false, reason: `command line of ${cmd.length} bytes exceeds ${MBI_CMDLINE_MAX}` };
+  }
+  ram.zero(MBI_ADDRESS, MBI_PAGE_END - MBI_ADDRESS);
+  let flags = FLAG_MEM | FLAG_MMAP | FLAG_LOADER_NAME;
+  ram.write32(MBI_ADDRESS + 4, Math.min(ram.size, LOWER_MEMORY_END) >>> 10); // mem_lower, KiB from 0
+  ram.write32(MBI_ADDRESS + 8, Math.max(0, ram.size - UPPER_MEMORY_START) >>> 10); // mem_upper, KiB from 1 MiB
+  if (cmdline !== undefined) {
+    ram.write(CMDLINE_ADDRESS, cmd); // NUL-terminated: the page was zeroed
+    ram.write32(MBI_ADDRESS + 16, CMDLINE_ADDRESS);
+    flags |= FLAG_CMDLINE;
+  }
+  const mmapLength = writeMemoryMap(ram);
+  ram.write32(MBI_ADDRESS + 44, mmapLength);
+  ram.write32(MBI_ADDRESS + 48, MMAP_ADDRESS);
+  ram.write(NAME_ADDRESS, new TextEncoder().encode(LOADER_NAME));
+  ram.write32(MBI_ADDRESS + 64, NAME_ADDRESS);
+  ram.write32(MBI_ADDRESS, flags);
+  return { ok: true, ebx: MBI_ADDRESS };
+}
+
+/** Available RAM below 640 KiB and above 1 MiB; returns the map's length in bytes. */
+function writeMemoryMap(ram: GuestRam): number {
+  let at = MMAP_ADDRESS;
+  const entry = (base: number, length: number) => {
+    ram.write32(at, MMAP_ENTRY_SIZE - 4); // `size` excludes itself
+    ram.write32(at + 4, base); // base_addr, low half (high half 0)
+    ram.write32(at + 12, length); // length, low half
+    ram.write32(at + 20, MEMORY_AVAILABLE);
+    at += MMAP_ENTRY_SIZE;
+  };
+  entry(0, Math.min(ram.size, LOWER_MEMORY_END));
+  if (ram.size > UPPER_MEMORY_START) entry(UPPER_MEMORY_START, ram.size - UPPER_MEMORY_START);
+  return at - MMAP_ADDRESS;
+}
