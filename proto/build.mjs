@@ -1,7 +1,7 @@
 // Generates the static protobuf code (proto/generated/moat.js and .d.ts)
 // from proto/moat.proto with protobufjs-cli. Run by `npm run setup`.
 import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -27,3 +27,8 @@ execFileSync(
   { stdio: "inherit" },
 );
 execFileSync(join(bin, "pbts"), ["-o", join(out, "moat.d.ts"), join(out, "moat.js")], { stdio: "inherit" });
+
+// protobufjs/minimal is CommonJS: under Node's ESM loader only its default
+// export is reliable, so import that rather than a namespace.
+const js = join(out, "moat.js");
+writeFileSync(js, readFileSync(js, "utf8").replace('import * as $protobuf from "protobufjs/minimal";', 'import $protobuf from "protobufjs/minimal.js";'));

@@ -84,7 +84,9 @@ export class ReplyBuilder {
     this.mtd |= Mtd.INJ;
   }
 
-  /** Asks the kernel to stop the VM with a one-line reason. */
+  /** Asks the kernel to stop the VM with a one-line reason and exit status:
+   * 0 when the guest ended normally, non-zero when it cannot go on (a bad
+   * image, an exit the VMM does not handle, a triple fault). */
   stop(reason: string, exitCode = 0): void {
     this.msg.stop = true;
     this.msg.stopReason = reason;

@@ -71,7 +71,7 @@ export class Vmm {
       const handler = HANDLERS[reason];
       const missing = ((REQUIRED_MTD[reason] ?? 0) & ~(exit.mtd ?? 0)) >>> 0;
       if (!handler) handleUnknown(exit, reply);
-      else if (missing) reply.stop(missingGroups(reason, missing));
+      else if (missing) reply.stop(missingGroups(reason, missing), 1);
       else handler(exit, reply, this.ctx);
     }
     return reply.finish(this.ctx.console.size > 0 ? this.ctx.console.take() : null);

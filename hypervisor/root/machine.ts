@@ -12,9 +12,9 @@ import { initVcpuControls } from "../kernel/vcpu-controls.js";
 import { VcpuRun } from "../kernel/vcpu-run.js";
 import { Ept } from "../mmu/ept.js";
 import { HostMemory } from "../mmu/host-memory.js";
+import { Processor } from "../vmx/processor.js";
 import type { MachineSpec, VmSpec } from "./config.js";
 import { readImage } from "./image.js";
-import { createProcessor } from "./processor-port.js";
 import { buildVm } from "./vm-builder.js";
 import { type VmmFactory, VmmHost, type VmmPort } from "./vmm-host.js";
 
@@ -52,7 +52,7 @@ const VMM_HEAP_MB = 256;
 
 export class Machine {
   readonly host = new HostMemory();
-  readonly cpu = createProcessor(this.host);
+  readonly cpu = new Processor(this.host);
   readonly kernel: Kernel;
   private readonly vms: Vm[] = [];
   private readonly byEc = new Map<Ec, Vm>();

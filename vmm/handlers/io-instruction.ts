@@ -14,11 +14,11 @@ export function handleIoInstruction(exit: IVmExit, reply: ReplyBuilder, vmm: Vmm
   const qual = exit.qual ?? 0;
   const io = decodeIoQualification(qual);
   if (!io) {
-    reply.stop(`I/O exit with invalid size in qualification ${hex(qual)}`);
+    reply.stop(`I/O exit with invalid size in qualification ${hex(qual)}`, 1);
     return;
   }
   if (io.isString) {
-    reply.stop(`string I/O not supported yet (${io.isIn ? "INS" : "OUTS"} at port ${hex(io.port)})`);
+    reply.stop(`string I/O not supported yet (${io.isIn ? "INS" : "OUTS"} at port ${hex(io.port)})`, 1);
     return;
   }
   const eax = reply.in.eax ?? 0;

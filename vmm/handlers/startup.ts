@@ -16,12 +16,12 @@ export function handleStartup(_exit: IVmExit, reply: ReplyBuilder, vmm: VmmConte
   const loaded: LoadResult =
     boot.format === "elf" ? loadElf(boot.image, ram) : loadFlat(boot.image, ram, boot.loadAddress);
   if (!loaded.ok) {
-    reply.stop(loaded.error);
+    reply.stop(loaded.error, 1);
     return;
   }
   const entry = boot.entry ?? loaded.entry;
   if (!Number.isInteger(entry) || !ram.contains(entry, 1)) {
-    reply.stop(`boot: entry point ${hex(entry)} is outside guest RAM of ${sizeText(ram.size)}`);
+    reply.stop(`boot: entry point ${hex(entry)} is outside guest RAM of ${sizeText(ram.size)}`, 1);
     return;
   }
   const mbi = writeMultibootInfo(ram, loaded.ranges, boot.cmdline);
