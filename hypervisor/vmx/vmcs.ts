@@ -6,8 +6,15 @@
 // SDM defines (for EPTP: memory type and page-walk length).
 import type { Ept } from "../mmu/ept.js";
 
+/** Slot of an encoding (SDM App. B.0: bits 14:13 width, 11:10 type, 9:1
+ * index; bit 0 "high" access of 64-bit fields is not used by IA-32 guests). */
+const slot = (field: number): number =>
+  (((field >>> 13) & 3) << 11) | (((field >>> 10) & 3) << 9) | ((field >>> 1) & 0x1ff);
+
 export class Vmcs {
-  private readonly fields = new Map<number, number>();
+  /** Every field's value, at slot(encoding): exits touch dozens of fields,
+   * so this is a flat array rather than a map. */
+  private readonly fields = new Float64Array(1 << 13);
   /** I/O bitmaps A (ports 0-7FFF) and B (8000-FFFF), one bit a port (§24.6.4). */
   readonly ioBitmap = new Uint8Array(8192);
   /** MSR bitmap: read-low, read-high, write-low, write-high, 1 KiB each (§24.6.9). */
@@ -18,10 +25,10 @@ export class Vmcs {
   launched = false;
 
   read(field: number): number {
-    return this.fields.get(field) ?? 0;
+    return this.fields[slot(field)];
   }
 
   write(field: number, value: number): void {
-    this.fields.set(field, value);
+    this.fields[slot(field)] = value;
   }
 }
