@@ -16,8 +16,8 @@ describe("Vmcs", () => {
   it("keeps every field encoding apart", () => {
     const vmcs = new Vmcs();
     expect(fields.length).toBeGreaterThan(80);
-    fields.forEach((f, i) => vmcs.write(f, 1000 + i));
-    fields.forEach((f, i) => expect(vmcs.read(f), `field 0x${f.toString(16)}`).toBe(1000 + i));
+    for (const [i, f] of fields.entries()) vmcs.write(f, 1000 + i);
+    for (const [i, f] of fields.entries()) expect(vmcs.read(f), `field 0x${f.toString(16)}`).toBe(1000 + i);
   });
 
   it("reads 0 from a field never written and keeps 64-bit values below 2^53", () => {
