@@ -10,21 +10,10 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="$here/build"
 
-for tool in gcc as ld objcopy; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "guests/build.sh: '$tool' not found; install it with: apt-get install gcc binutils" >&2
-    exit 1
-  fi
-done
+"$here/ensure-toolchain.sh"
 
 CFLAGS=(-m32 -march=i686 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-protector -O2
   -fno-asynchronous-unwind-tables -mno-mmx -mno-sse -mno-80387 -Wall -Wextra -std=gnu11)
-
-# Freestanding code needs only gcc's own headers, but some gcc builds refuse -m32 outright.
-if ! echo 'int x;' | gcc -m32 -ffreestanding -x c -c -o /dev/null - 2>/dev/null; then
-  echo "guests/build.sh: gcc cannot compile for -m32; install it with: apt-get install gcc-multilib" >&2
-  exit 1
-fi
 
 mkdir -p "$out/obj"
 
