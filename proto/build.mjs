@@ -31,4 +31,10 @@ execFileSync(join(bin, "pbts"), ["-o", join(out, "moat.d.ts"), join(out, "moat.j
 // protobufjs/minimal is CommonJS: under Node's ESM loader only its default
 // export is reliable, so import that rather than a namespace.
 const js = join(out, "moat.js");
-writeFileSync(js, readFileSync(js, "utf8").replace('import * as $protobuf from "protobufjs/minimal";', 'import $protobuf from "protobufjs/minimal.js";'));
+writeFileSync(
+  js,
+  readFileSync(js, "utf8").replace(
+    'import * as $protobuf from "protobufjs/minimal";',
+    'import $protobuf from "protobufjs/minimal.js";',
+  ),
+);

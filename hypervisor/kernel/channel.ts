@@ -14,7 +14,7 @@ export interface Channel {
 /** Raised (as a rejection) by a channel whose handler cannot answer. */
 export class ChannelFault extends Error {
   constructor(
-    readonly kind: "died" | "timeout" | "threw",
+    readonly kind: "died" | "timeout" | "threw" | "protocol",
     message: string,
   ) {
     super(message);

@@ -1,5 +1,6 @@
 // The `moat` command line (root task). `moat run <image|config>` boots the
 // VMs, streams their serial output, and reports how each ended.
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { ConfigError, DEFAULTS, loadConfig, type MachineSpec, parseSize } from "./config.js";
 import { ImageError } from "./image.js";
@@ -7,6 +8,7 @@ import { Machine, type VmResult } from "./machine.js";
 import { formatStats } from "./stats.js";
 
 const USAGE = `usage: moat run <image.elf|image.bin|config.json> [options]
+       moat tcb [--json]   source lines each component trusts (DESIGN.md §1)
   --stats            print exits per reason for each VM at the end (like kvm_stat)
   --format elf|flat  image format (default: by ELF magic; .bin means flat)
   --load ADDR        load address of a flat image (default 0x100000)
@@ -93,10 +95,20 @@ function flushPrefixes(): void {
   for (const [vm, rest] of partial) if (rest) process.stdout.write(`[${vm}] ${rest}\n`);
 }
 
+/** `moat tcb`: the TypeScript compiler is loaded only for this command. */
+async function tcb(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: "boolean" } } });
+  const { measureTcb, formatTcb } = await import("./tcb.js");
+  const report = measureTcb(fileURLToPath(new URL("../..", import.meta.url)));
+  process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatTcb(report)}\n`);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     if (cmd === "run") return await run(rest);
+    if (cmd === "tcb") return await tcb(rest);
     if (cmd === "help" || cmd === "--help" || cmd === undefined) {
       process.stdout.write(`${USAGE}\n`);
       return cmd === undefined ? 2 : 0;

@@ -4,7 +4,8 @@
 // the real serve loop to hostile workers that break the channel protocol on
 // purpose (DESIGN.md §6: a VMM may lie, hang, throw or exit). Not used by moat.
 import { workerData } from "piscina";
-import { ChannelState, Ctl, DATA_OFFSET, type ServeTask, serveChannel } from "./sab-serve.js";
+import { ChannelState, Ctl, DATA_OFFSET } from "../../proto/sab-channel.js";
+import { type ServeTask, serveChannel } from "../sab-serve.js";
 
 export type TestBehavior =
   | "count-echo"

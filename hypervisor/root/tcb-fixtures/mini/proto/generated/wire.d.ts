@@ -1,0 +1,1 @@
+export declare function frame(v: number): Uint8Array;

@@ -1,0 +1,2 @@
+/* Loaded by a dynamic import only. */
+export const lazy = "lazy";
