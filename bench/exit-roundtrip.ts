@@ -137,6 +137,7 @@ async function machineRound(image: string, factory: VmmFactory): Promise<Row> {
   const machine = new Machine(
     {
       exitDeadlineMs: DEFAULTS.exitDeadlineMs,
+      transport: "sab",
       vms: [
         {
           name: "bench",

@@ -1,7 +1,7 @@
 // Shared by the integration tests: the built guests and a machine runner.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { DEFAULTS, type VmSpec } from "../hypervisor/root/config.js";
+import { DEFAULTS, type Transport, type VmSpec } from "../hypervisor/root/config.js";
 import { Machine, type MachineIo, type VmResult } from "../hypervisor/root/machine.js";
 
 export const guest = (name: string): string => {
@@ -28,10 +28,11 @@ export async function runVms(
   vms: VmSpec[],
   hook?: (machine: Machine, vm: string, text: string) => void,
   io: Partial<MachineIo> = {},
+  transport: Transport = "sab",
 ): Promise<Map<string, VmResult>> {
   let machine: Machine | null = null;
   machine = new Machine(
-    { vms, exitDeadlineMs: DEFAULTS.exitDeadlineMs },
+    { vms, exitDeadlineMs: DEFAULTS.exitDeadlineMs, transport },
     { console: (vm, text) => hook?.(machine as Machine, vm, text), ...io },
   );
   const results = await machine.run();

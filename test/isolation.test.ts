@@ -5,19 +5,24 @@
 import { describe, expect, it } from "vitest";
 import { guest, runVms, vm } from "./helpers.js";
 
-describe("a VMM killed mid-run", () => {
+describe.each(["sab", "piscina"] as const)("a VMM killed mid-run (%s transport)", (transport) => {
   it("destroys only its own VM; the other VM's output is byte-identical to a solo run", async () => {
-    const solo = await runVms([vm("exits", guest("exits.elf"))]);
+    const solo = await runVms([vm("exits", guest("exits.elf"))], undefined, {}, transport);
     const alone = solo.get("exits")!;
     expect(alone.fault).toBe(false);
 
     let killed = false;
-    const both = await runVms([vm("victim", guest("paging-ring3.elf")), vm("exits", guest("exits.elf"))], (m, name) => {
-      if (name === "victim" && !killed) {
-        killed = true;
-        void m.killVmm("victim");
-      }
-    });
+    const both = await runVms(
+      [vm("victim", guest("paging-ring3.elf")), vm("exits", guest("exits.elf"))],
+      (m, name) => {
+        if (name === "victim" && !killed) {
+          killed = true;
+          void m.killVmm("victim");
+        }
+      },
+      {},
+      transport,
+    );
     expect(killed).toBe(true);
     const victim = both.get("victim")!;
     expect(victim.fault).toBe(true);

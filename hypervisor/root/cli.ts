@@ -2,7 +2,15 @@
 // VMs, streams their serial output, and reports how each ended.
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { ConfigError, DEFAULTS, loadConfig, type MachineSpec, parseSize } from "./config.js";
+import {
+  ConfigError,
+  DEFAULTS,
+  loadConfig,
+  type MachineSpec,
+  parseSize,
+  TRANSPORTS,
+  type Transport,
+} from "./config.js";
 import { ImageError } from "./image.js";
 import { Machine, type VmResult } from "./machine.js";
 import { formatStats } from "./stats.js";
@@ -13,6 +21,8 @@ const USAGE = `usage: moat run <image.elf|image.bin|config.json> [options]
   --format elf|flat  image format (default: by ELF magic; .bin means flat)
   --load ADDR        load address of a flat image (default 0x100000)
   --memory SIZE      guest RAM, e.g. 16M (default 16M)
+  --transport sab|piscina  how exits reach the VMM worker: a shared-memory
+                     channel (default) or one piscina task per exit
   --quiet            do not stream guest output`;
 
 class UsageError extends Error {}
@@ -28,6 +38,7 @@ function singleImage(path: string, v: Record<string, string | boolean | undefine
     throw new UsageError(`--load: expected an address like 0x100000, got "${v.load}"`);
   return {
     exitDeadlineMs: DEFAULTS.exitDeadlineMs,
+    transport: "sab",
     vms: [
       {
         name: "vm0",
@@ -59,11 +70,17 @@ async function run(argv: string[]): Promise<number> {
       format: { type: "string" },
       load: { type: "string" },
       memory: { type: "string" },
+      transport: { type: "string" },
     },
   });
   if (positionals.length !== 1) throw new UsageError("run: expected exactly one image or config file");
   const target = positionals[0];
   const spec = target.endsWith(".json") ? loadConfig(target) : singleImage(target, values);
+  if (values.transport !== undefined) {
+    if (!TRANSPORTS.includes(values.transport as Transport))
+      throw new UsageError(`--transport: expected sab or piscina, got "${values.transport}"`);
+    spec.transport = values.transport as Transport;
+  }
   const many = spec.vms.length > 1;
   const machine = new Machine(spec, {
     console: (vm, text) => {

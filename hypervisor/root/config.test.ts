@@ -11,6 +11,11 @@ describe("parseConfig", () => {
     expect(spec.vms[0]).toMatchObject({ name: "vm0", image: "/cfg/a.elf", memoryBytes: 16 << 20, priority: 1 });
   });
 
+  it("defaults to the shared-memory transport", () => {
+    expect(parse({ vms: [{ image: "a.elf" }] }).transport).toBe("sab");
+    expect(parse({ vms: [{ image: "a.elf" }], transport: "piscina" }).transport).toBe("piscina");
+  });
+
   it("accepts hex addresses as strings", () => {
     expect(parse({ vms: [{ image: "a.bin", format: "flat", load: "0x200000" }] }).vms[0].load).toBe(0x200000);
   });
@@ -36,6 +41,7 @@ describe("parseConfig", () => {
       'vms.json: vms[1].name: duplicate VM name "x"',
     ],
     [{ vms: [{ image: "a" }], extra: 1 }, "vms.json: extra: unknown field"],
+    [{ vms: [{ image: "a" }], transport: "pigeon" }, 'vms.json: transport: expected "sab" or "piscina", got "pigeon"'],
   ])("rejects %j", (cfg, msg) => {
     expect(() => parse(cfg)).toThrow(msg);
   });

@@ -21,8 +21,14 @@ export interface VmSpec {
   cmdline: string;
 }
 
+/** How exits travel to a VMM worker (DESIGN.md §7). */
+export type Transport = "sab" | "piscina";
+export const TRANSPORTS: readonly Transport[] = ["sab", "piscina"];
+
 export interface MachineSpec {
   vms: VmSpec[];
+  /** sab: a shared-memory channel with Atomics (default); piscina: one piscina task per exit. */
+  transport: Transport;
   /** Host milliseconds a VMM may take for one exit. */
   exitDeadlineMs: number;
 }
@@ -145,7 +151,10 @@ export function parseConfig(text: string, file: string): MachineSpec {
   if (typeof json !== "object" || json === null || Array.isArray(json))
     throw new ConfigError(`${file}: expected a JSON object`);
   const top = new Fields(file, "", json as Json);
-  top.only(["vms", "exitDeadlineMs"]);
+  top.only(["vms", "exitDeadlineMs", "transport"]);
+  const transport = top.string("transport", false) ?? "sab";
+  if (!TRANSPORTS.includes(transport as Transport))
+    top.fail("transport", `expected "sab" or "piscina", got ${show(transport)}`);
   const vms = top.obj.vms;
   if (!Array.isArray(vms) || vms.length === 0)
     return top.fail("vms", `expected a non-empty array of VMs, got ${show(vms)}`);
@@ -159,7 +168,11 @@ export function parseConfig(text: string, file: string): MachineSpec {
     if (names.has(s.name)) top.fail(`vms[${i}].name`, `duplicate VM name ${show(s.name)}`);
     names.add(s.name);
   }
-  return { vms: specs, exitDeadlineMs: top.int("exitDeadlineMs", 1, 3_600_000) ?? DEFAULTS.exitDeadlineMs };
+  return {
+    vms: specs,
+    transport: transport as Transport,
+    exitDeadlineMs: top.int("exitDeadlineMs", 1, 3_600_000) ?? DEFAULTS.exitDeadlineMs,
+  };
 }
 
 export function loadConfig(file: string): MachineSpec {

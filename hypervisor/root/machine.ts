@@ -16,7 +16,8 @@ import { Processor } from "../vmx/processor.js";
 import type { MachineSpec, VmSpec } from "./config.js";
 import { readImage } from "./image.js";
 import { buildVm } from "./vm-builder.js";
-import { type VmmFactory, VmmHost, type VmmPort } from "./vmm-host.js";
+import { piscinaVmmFactory, type VmmFactory, type VmmPort } from "./vmm-host.js";
+import { sabVmmFactory } from "./vmm-sab-host.js";
 
 export interface VmResult {
   name: string;
@@ -33,7 +34,7 @@ export interface VmResult {
 
 export interface MachineIo {
   console(vm: string, text: string): void;
-  /** How VMMs are hosted; default: one piscina worker each. */
+  /** How VMMs are hosted; default: the spec's transport. */
   vmmFactory?: VmmFactory;
 }
 
@@ -85,7 +86,8 @@ export class Machine {
     );
     this.scheduler = new Scheduler(this.cpu, this.dispatch);
     try {
-      for (const vmSpec of spec.vms) this.createVm(vmSpec, spec.exitDeadlineMs);
+      const factory = this.io.vmmFactory ?? (spec.transport === "piscina" ? piscinaVmmFactory : sabVmmFactory);
+      for (const vmSpec of spec.vms) this.createVm(vmSpec, spec.exitDeadlineMs, factory);
     } catch (e) {
       // A bad image in one VM's spec: the workers already started must not linger.
       for (const vm of this.vms) void vm.vmm.close();
@@ -93,7 +95,7 @@ export class Machine {
     }
   }
 
-  private createVm(spec: VmSpec, exitDeadlineMs: number): void {
+  private createVm(spec: VmSpec, exitDeadlineMs: number, factory: VmmFactory): void {
     const index = this.vms.length;
     const image = readImage(spec.image, spec.format);
     const ram = new SharedArrayBuffer(spec.memoryBytes);
@@ -108,7 +110,6 @@ export class Machine {
       entry: spec.entry,
       cmdline: spec.cmdline,
     };
-    const factory = this.io.vmmFactory ?? ((b, o) => new VmmHost(b, o));
     const vmm = factory(vmmBoot, { exitDeadlineMs, heapMb: VMM_HEAP_MB });
     // The EPT must exist before the RAM delegation maps into it.
     const pages = spec.memoryBytes / 4096;

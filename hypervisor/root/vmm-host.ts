@@ -111,3 +111,5 @@ export class VmmHost implements VmmPort {
     await this.pool.destroy();
   }
 }
+
+export const piscinaVmmFactory: VmmFactory = (boot, opts) => new VmmHost(boot, opts);
