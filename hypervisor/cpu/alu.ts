@@ -138,8 +138,6 @@ export function shiftRes(k: number, s: number, v: number, count: number, fIn: nu
       let c = s === 2 ? cnt : cnt % (bits + 1);
       r = v;
       cf = fIn & CF;
-      if (k === 3) of = (r & sign ? 1 : 0) ^ cf;
-      else of = 0;
       while (c-- > 0) {
         if (k === 2) {
           const out = r & sign ? 1 : 0;
@@ -151,7 +149,8 @@ export function shiftRes(k: number, s: number, v: number, count: number, fIn: nu
           cf = out;
         }
       }
-      if (k === 2) of = (r & sign ? 1 : 0) ^ cf;
+      // OF as the last single-bit step defines it (for RCR: the two top result bits differ).
+      of = k === 2 ? (r & sign ? 1 : 0) ^ cf : (r ^ (r << 1)) & sign ? 1 : 0;
       shiftOut.flags = (f & ~(CF | OF)) | cf | (of ? OF : 0);
       return r;
     }
@@ -164,7 +163,8 @@ export function shiftRes(k: number, s: number, v: number, count: number, fIn: nu
     case 5:
       r = v >>> cnt;
       cf = cnt <= bits ? (v >>> (cnt - 1)) & 1 : 0;
-      of = v & sign ? 1 : 0;
+      // The top two result bits differ: the original sign for a count of 1 (defined), as the last step leaves it otherwise.
+      of = (r ^ (r << 1)) & sign ? 1 : 0;
       break;
     default: {
       const sv = (v << (32 - bits)) >> (32 - bits);

@@ -4,14 +4,15 @@
 // far RET and IRET to the same or an outer privilege, INT through interrupt
 // and trap gates (interrupts.ts). Task switches (a TSS or task-gate
 // selector, IRET with NT) are VM exits in VMX non-root operation (§25.1.2).
-// Call gates are not implemented yet: #GP(selector).
+// Call gates are not implemented yet: #GP(selector). In real-address mode
+// (real-mode.ts) far transfers load CS as a paragraph number.
 import {
   INTERRUPTIBILITY_NMI,
   INTR_TYPE_PRIV_SW_EXCEPTION,
   INTR_TYPE_SW_EXCEPTION,
   INTR_TYPE_SW_INTR,
 } from "../vmx/vmcs-fields.js";
-import { BP, DB, gp, OFV } from "./fault.js";
+import { BP, DB, gp, OFV, ud } from "./fault.js";
 import { getFlags, OF, VM } from "./flags.js";
 import {
   type Insn,
@@ -26,6 +27,7 @@ import {
 } from "./insn.js";
 import { deliverEvent } from "./interrupts.js";
 import { rd16, rd32, wrS } from "./memory.js";
+import { realFarRet, realFarTransfer, realIret } from "./real-mode.js";
 import {
   checkCodeSeg,
   checkStackSeg,
@@ -34,6 +36,7 @@ import {
   loadCs,
   nullInaccessibleSegs,
   readDescriptor,
+  realSegs,
   setSeg,
 } from "./segments.js";
 import { AR_S, type CpuState, CS, ESP, SS, TR } from "./state.js";
@@ -76,11 +79,12 @@ export function farTransfer(st: CpuState, i: Insn, call: boolean): number {
     off = immZ(i);
     sel = imm16(i);
   } else {
-    if (i.rmr >= 0) gp(st, 0);
+    if (i.rmr >= 0) ud(st); // FF /3 and FF /5 take a memory operand only (Vol. 2 App. A: Ep)
     const m = st.mem;
     off = i.o16 ? rd16(m, i.ea) : rd32(m, i.ea);
     sel = rd16(m, (i.ea + (i.o16 ? 2 : 4)) | 0);
   }
+  if (realSegs(st)) return realFarTransfer(st, i, call, sel, off);
   if (isSystem(st, sel)) return systemTarget(st, i, sel, call ? 0 : 2);
   checkCodeSeg(st, sel, false, 0);
   if (call) {
@@ -101,6 +105,7 @@ export function farTransfer(st: CpuState, i: Insn, call: boolean): number {
 export function farRet(st: CpuState, i: Insn): number {
   const o16 = i.o16;
   const release = i.op === 0xca ? imm16(i) : 0;
+  if (realSegs(st)) return realFarRet(st, i, release);
   const eip = peek(st, o16, 0);
   const sel = peek(st, o16, 1) & 0xffff;
   checkCodeSeg(st, sel, true, 0);
@@ -135,6 +140,7 @@ export function farRet(st: CpuState, i: Insn): number {
 /** IRET in protected mode (Vol. 2 IRET: return to the same or an outer level; NT -> task return). */
 export function iret(st: CpuState, i: Insn): number {
   const o16 = i.o16;
+  if (realSegs(st)) return realIret(st, i);
   // Executing IRET ends NMI blocking (§6.7.1; with virtual NMIs, virtual-NMI blocking, §25.3).
   if (st.fl & 0x4000) {
     const back = st.mem.readSys(st.segBase[TR], 2);

@@ -5,7 +5,8 @@
 // arithmetic flags in `fl` are current.
 //
 // Undefined flags follow this model (documented per DESIGN.md §7): logic ops
-// clear AF; shifts by more than one set OF as for a count of one; MUL/IMUL
+// clear AF; shifts and rotates by more than one set OF as the last one-bit
+// step would (from CF and the result's top bits, as the 80286 does); MUL/IMUL
 // leave SF/ZF/PF from the low half of the result and clear AF.
 import type { CpuState } from "./state.js";
 

@@ -13,9 +13,12 @@ import { fetchWindow } from "./fetch.js";
 import { getCF, getFlags, K_ADD, K_DEC, K_INC, K_LOGIC, K_SUB, MASK, testCC } from "./flags.js";
 import { getR, setR } from "./insn.js";
 import { deliverFault } from "./interrupts.js";
+import { checkSeg, edgeCheck } from "./limits.js";
 import { rd8, rd32, rdS, wr8, wr32, wrS } from "./memory.js";
+import { prefixChecks } from "./prefixes.js";
 import { STATUS_CONTINUE, STATUS_EXIT, slowOp } from "./slow-ops.js";
-import { type CpuState, CS, DS, ECX, ESP, SS } from "./state.js";
+import { leave, pop, push, retNear } from "./stack.js";
+import { AR_DB, type CpuState, CS, DS, ECX, ESP, SS } from "./state.js";
 import { stringOp } from "./string-ops.js";
 
 /** Segment register selected by a segment-override prefix byte. */
@@ -46,6 +49,8 @@ export function execute(st: CpuState, limit: number): void {
   let start = eip;
   let csBase = sb[CS];
   let d16 = st.code16;
+  // SS.B = 0: a 16-bit stack pointer; pushes and pops then go through stack.ts (wrap, SS limit).
+  let s16 = (st.segAr[SS] & AR_DB) === 0;
   // TLB arrays and key as locals: V8 does not inline small helpers into a function this large,
   // so the 32-bit load/store fast paths below are written out (memory.ts has the same logic).
   const tagR = m.tagR;
@@ -75,14 +80,17 @@ export function execute(st: CpuState, limit: number): void {
         let seg = -1;
         let rep = 0;
         if (PREFIX[op]) {
+          let lock = false;
           do {
             if (op === 0x66) o16 = !d16;
             else if (op === 0x67) a16 = !d16;
             else if (op === 0xf3) rep = 1;
             else if (op === 0xf2) rep = 2;
-            else if (op !== 0xf0) seg = SEG_PREFIX[op];
+            else if (op === 0xf0) lock = true;
+            else seg = SEG_PREFIX[op];
             op = buf[p++];
           } while (PREFIX[op] && p - p0 < 15);
+          if (lock || p - p0 > 4) prefixChecks(st, buf, p0, p, lock, d16);
         }
         if (op === 0x0f) op = 0x100 | buf[p++];
         const sz = o16 ? 1 : 2;
@@ -99,7 +107,10 @@ export function execute(st: CpuState, limit: number): void {
           else if (a16) {
             off = ea16(st, r, buf, p, modrm);
             p = st.dp;
-            ea = (off + sb[seg < 0 ? st.la16Seg : seg]) | 0;
+            const sr = seg < 0 ? st.la16Seg : seg;
+            // Near the end of the segment: does this instruction's operand cross the limit (limits.ts)?
+            if (off + 3 > st.segLimit[sr] >>> 0) edgeCheck(st, op, reg, o16, sr, off);
+            ea = (off + sb[sr]) | 0;
           } else {
             const mod = modrm >> 6;
             const rmf = modrm & 7;
@@ -290,7 +301,7 @@ export function execute(st: CpuState, limit: number): void {
           case 0x56:
           case 0x57: {
             const v = r[op & 7];
-            if (o16) push16(st, v);
+            if (o16 || s16) push(st, sz * 2, v);
             else {
               const esp = (r[ESP] - 4) | 0;
               const sa = (esp + sb[SS]) | 0;
@@ -317,7 +328,7 @@ export function execute(st: CpuState, limit: number): void {
           case 0x5d:
           case 0x5e:
           case 0x5f: {
-            if (o16) setR(r, 1, op & 7, pop16(st));
+            if (o16 || s16) setR(r, sz, op & 7, pop(st, sz * 2));
             else {
               const sa = (r[ESP] + sb[SS]) | 0;
               let v: number;
@@ -345,7 +356,7 @@ export function execute(st: CpuState, limit: number): void {
               v = le32(buf, p);
               p += 4;
             }
-            if (o16) push16(st, v);
+            if (o16 || s16) push(st, sz * 2, v);
             else {
               const esp = (r[ESP] - 4) | 0;
               wr32(m, (esp + sb[SS]) | 0, v);
@@ -543,7 +554,9 @@ export function execute(st: CpuState, limit: number): void {
               p += 4;
             }
             const s = op & 1 ? sz : 0;
-            const lin2 = (moff + sb[seg < 0 ? DS : seg]) | 0;
+            const sr = seg < 0 ? DS : seg;
+            if (a16 && moff + 3 > st.segLimit[sr] >>> 0) checkSeg(st, sr, moff, 1 << s);
+            const lin2 = (moff + sb[sr]) | 0;
             if (op < 0xa2) setR(r, s, 0, rdS(m, s, lin2));
             else wrS(m, s, lin2, getR(r, s, 0));
             break;
@@ -631,6 +644,10 @@ export function execute(st: CpuState, limit: number): void {
           }
           case 0xc2:
           case 0xc3: {
+            if (o16 || s16) {
+              eip = retNear(st, sz * 2, op === 0xc2 ? buf[p] | (buf[p + 1] << 8) : 0);
+              continue;
+            }
             const sa = (r[ESP] + sb[SS]) | 0;
             let t: number;
             {
@@ -666,14 +683,13 @@ export function execute(st: CpuState, limit: number): void {
             break;
           }
           case 0xc9: {
-            const v = rd32(m, (r[5] + sb[SS]) | 0);
-            if (o16) {
-              r[ESP] = (r[5] + 2) | 0;
-              setR(r, 1, 5, v);
-            } else {
-              r[ESP] = (r[5] + 4) | 0;
-              r[5] = v;
+            if (o16 || s16) {
+              leave(st, sz * 2);
+              break;
             }
+            const v = rd32(m, (r[5] + sb[SS]) | 0);
+            r[ESP] = (r[5] + 4) | 0;
+            r[5] = v;
             break;
           }
           case 0xe0:
@@ -708,7 +724,7 @@ export function execute(st: CpuState, limit: number): void {
               p += 4;
             }
             const next = (start + (p - p0)) | 0;
-            if (o16) push16(st, next);
+            if (o16 || s16) push(st, sz * 2, next);
             else {
               const esp = (r[ESP] - 4) | 0;
               const sa = (esp + sb[SS]) | 0;
@@ -825,7 +841,7 @@ export function execute(st: CpuState, limit: number): void {
                 continue;
               }
               const pv = reg === 2 ? (start + (p - p0)) | 0 : v;
-              if (o16) push16(st, pv);
+              if (o16 || s16) push(st, sz * 2, pv);
               else {
                 const esp = (r[ESP] - 4) | 0;
                 wr32(m, (esp + sb[SS]) | 0, pv);
@@ -968,6 +984,7 @@ export function execute(st: CpuState, limit: number): void {
           eip = st.eip;
           csBase = sb[CS];
           d16 = st.code16;
+          s16 = (st.segAr[SS] & AR_DB) === 0;
           if (status !== STATUS_CONTINUE) {
             if (status === STATUS_EXIT) count--;
             st.count = count;
@@ -1001,23 +1018,10 @@ export function execute(st: CpuState, limit: number): void {
       eip = st.eip;
       csBase = sb[CS];
       d16 = st.code16;
+      s16 = (st.segAr[SS] & AR_DB) === 0;
       key = m.key;
     }
   }
-}
-
-function push16(st: CpuState, v: number): void {
-  const r = st.regs;
-  const esp = (r[ESP] - 2) | 0;
-  wrS(st.mem, 1, (esp + st.segBase[SS]) | 0, v);
-  r[ESP] = esp;
-}
-
-function pop16(st: CpuState): number {
-  const r = st.regs;
-  const v = rdS(st.mem, 1, (r[ESP] + st.segBase[SS]) | 0);
-  r[ESP] = (r[ESP] + 2) | 0;
-  return v;
 }
 
 /** 16-bit ModR/M addressing (Vol. 2 Table 2-1): returns the offset, sets st.dp and st.la16Seg. */

@@ -17,8 +17,9 @@ import {
 import { DB, DE, DF, exitNow, FAULT, FAULT_EXIT, GP, gp, NP, PF, raise, TS } from "./fault.js";
 import { getFlags, IF, NT, RF, TF, VM } from "./flags.js";
 import { wrS } from "./memory.js";
+import { realDeliver } from "./real-mode.js";
 import { checkHandlerSeg, checkStackSeg, decode, desc, dplOf, loadCs, setSeg, TYPE_CONFORMING } from "./segments.js";
-import { AR_DB, type CpuState, CS, ESP, SS, TR } from "./state.js";
+import { AR_DB, type CpuState, CR0_PE, CS, ESP, SS, TR } from "./state.js";
 
 const EXIT_EXCEPTION = 0;
 const EXIT_TRIPLE_FAULT = 2;
@@ -56,7 +57,10 @@ export function deliverEvent(
 ): void {
   let vecInfo = 0;
   let vecError = 0;
+  // Real-address mode: exceptions push no error code and report none (§20.1.4; §27.2.2 for the exit).
+  const real = (st.cr0 & CR0_PE) === 0;
   for (;;) {
+    if (real) error = -1;
     if (checkBitmap && isException(type) && st.ctl.exceptionExits(vector, error)) {
       exceptionExit(st, vector, type, error);
       st.idtVecInfo = vecInfo;
@@ -122,8 +126,12 @@ function push(st: CpuState, ssBase: number, esp: number, size: number, v: number
   return esp;
 }
 
-/** Protected-mode delivery through the IDT (§6.12, Vol. 2 INT n pseudocode). */
+/** Delivery through the IDT (§6.12, Vol. 2 INT n pseudocode); in real-address mode through the IVT. */
 function idtDeliver(st: CpuState, vector: number, type: number, error: number, retEip: number): void {
+  if ((st.cr0 & CR0_PE) === 0) {
+    realDeliver(st, vector, retEip & 0xffff);
+    return;
+  }
   const ext = type === INTR_TYPE_EXT_INTR || type === INTR_TYPE_NMI || type === INTR_TYPE_HW_EXCEPTION ? 1 : 0;
   const gateErr = vector * 8 + 2 + ext;
   if (vector * 8 + 7 > st.idtrLimit >>> 0) gp(st, gateErr);

@@ -3,7 +3,23 @@
 // error codes MOV/POP to a segment register, far transfers and interrupt
 // delivery make (#GP/#NP/#SS/#TS with the selector as error code).
 import { gp, NP, raise, SS as SS_VEC, TS } from "./fault.js";
-import { AR_DB, AR_DPL_SHIFT, AR_P, AR_S, AR_UNUSABLE, type CpuState, CS, DS, ES, FS, GS, LDTR, SS } from "./state.js";
+import { VM } from "./flags.js";
+import {
+  AR_DB,
+  AR_DPL_SHIFT,
+  AR_P,
+  AR_S,
+  AR_UNUSABLE,
+  type CpuState,
+  CR0_PE,
+  CS,
+  DS,
+  ES,
+  FS,
+  GS,
+  LDTR,
+  SS,
+} from "./state.js";
 
 /** The last descriptor read: raw words and the decoded hidden-register values. */
 export const desc = { lo: 0, hi: 0, base: 0, limit: 0, ar: 0, addr: 0 };
@@ -78,9 +94,43 @@ export function setNull(st: CpuState, sr: number, sel: number): void {
   st.segAr[sr] = AR_UNUSABLE;
 }
 
-/** MOV/POP to SS, DS, ES, FS, GS in protected mode (SDM Vol. 2 MOV, POP: checks and faults). */
+/** Real-address mode (CR0.PE = 0) or virtual-8086 mode: selectors are paragraph numbers (Vol. 3A §20.1.1, §20.2). */
+export function realSegs(st: CpuState): boolean {
+  return (st.cr0 & CR0_PE) === 0 || (st.fl & VM) !== 0;
+}
+
+/** Access rights of a virtual-8086 segment (§26.3.1.2: present, DPL 3, read/write accessed data). */
+const V86_AR = 0xf3;
+/** A real-mode segment that was unusable (null in protected mode) becomes a 64 KiB read/write data segment. */
+const REAL_AR = 0x93;
+
+/**
+ * Load a segment register in real-address or virtual-8086 mode: base =
+ * selector * 16, no descriptor and no checks (§20.1.1). In real mode the
+ * limit and attributes stay as they were (which is how a segment keeps a
+ * limit set in protected mode, "big real mode"); in virtual-8086 mode they
+ * are a 64 KiB DPL-3 segment.
+ */
+export function loadRealSeg(st: CpuState, sr: number, sel: number): void {
+  sel &= 0xffff;
+  st.segSel[sr] = sel;
+  st.segBase[sr] = sel << 4;
+  if (st.fl & VM) {
+    st.segLimit[sr] = 0xffff;
+    st.segAr[sr] = V86_AR;
+  } else if (st.segAr[sr] & AR_UNUSABLE) {
+    st.segLimit[sr] = 0xffff;
+    st.segAr[sr] = REAL_AR;
+  }
+}
+
+/** MOV/POP to SS, DS, ES, FS, GS (SDM Vol. 2 MOV, POP: protected-mode checks and faults). */
 export function loadDataSeg(st: CpuState, sr: number, sel: number): void {
   sel &= 0xffff;
+  if (realSegs(st)) {
+    loadRealSeg(st, sr, sel);
+    return;
+  }
   const rpl = sel & 3;
   const cpl = st.cpl;
   if ((sel & 0xfffc) === 0) {

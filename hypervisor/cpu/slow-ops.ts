@@ -5,9 +5,10 @@
 // (less frequent integer instructions and segment-register moves).
 
 import { INTERRUPTIBILITY_MOV_SS } from "../vmx/vmcs-fields.js";
+import { aad, aam, asciiAdjust, bound, daa, das } from "./bcd.js";
 import { bitOp, bitScan, cmpxchg, cmpxchg8b, doubleShiftOp, xadd } from "./bit-ops.js";
 import { farRet, farTransfer, iret, softInt, sysenter } from "./control-transfer.js";
-import { NM, NO_ERROR, raise, ud } from "./fault.js";
+import { GP, NM, NO_ERROR, raise, SS as SS_VEC, ud } from "./fault.js";
 import { CF, getFlags, setFlags } from "./flags.js";
 import {
   dispOut,
@@ -26,8 +27,10 @@ import {
   setR,
   writeRM,
 } from "./insn.js";
+import { outsideSeg } from "./limits.js";
 import { rd8, rd16, rdS, wrS } from "./memory.js";
-import { loadDataSeg } from "./segments.js";
+import { loadDataSeg, realSegs } from "./segments.js";
+import { getSp, pop, setSp, spPlus, stack32, stackRead, stackWrite } from "./stack.js";
 import { type CpuState, CR0_EM, CR0_MP, CR0_TS, CS, DS, EAX, EBP, EBX, ESP, SS } from "./state.js";
 import * as sys from "./system.js";
 
@@ -101,6 +104,25 @@ function dispatch(st: CpuState, i: Insn): number {
     case 0x1a1:
     case 0x1a9:
       return popSeg(st, i, i.op < 0x100 ? i.op >> 3 : i.op === 0x1a1 ? 4 : 5);
+    case 0x27:
+      daa(st);
+      return done(st, i);
+    case 0x2f:
+      das(st);
+      return done(st, i);
+    case 0x37:
+    case 0x3f:
+      asciiAdjust(st, i.op === 0x3f);
+      return done(st, i);
+    case 0xd4:
+      aam(st, imm8(i));
+      return done(st, i);
+    case 0xd5:
+      aad(st, imm8(i));
+      return done(st, i);
+    case 0x62:
+      bound(st, i);
+      return done(st, i);
     case 0x60:
       return pusha(st, i);
     case 0x61:
@@ -139,9 +161,8 @@ function dispatch(st: CpuState, i: Insn): number {
     case 0x8f: {
       if (i.reg !== 0) ud(st);
       const s = i.o16 ? 1 : 2;
-      const v = rdS(st.mem, s, (r[ESP] + st.segBase[SS]) | 0);
       const esp0 = r[ESP];
-      r[ESP] = (r[ESP] + (s === 1 ? 2 : 4)) | 0;
+      const v = pop(st, 2 * s);
       try {
         // POP r/m computes an ESP-based address after the increment (Vol. 2 POP).
         if (espBased(st, i)) wrS(st.mem, s, (i.ea + (r[ESP] - esp0)) | 0, v);
@@ -415,20 +436,21 @@ function espBased(st: CpuState, i: Insn): boolean {
 }
 
 function pushSeg(st: CpuState, i: Insn, sr: number): number {
-  const r = st.regs;
   const w = i.o16 ? 2 : 4;
-  const esp = (r[ESP] - w) | 0;
+  const sp = spPlus(st, getSp(st), -w);
   // A 32-bit push of a segment register writes 16 bits and moves ESP by 4 (Vol. 2 PUSH, P6 behaviour).
-  wrS(st.mem, 1, (esp + st.segBase[SS]) | 0, st.segSel[sr]);
-  r[ESP] = esp;
+  if (outsideSeg(st, SS, sp, w)) raise(st, SS_VEC, 0);
+  wrS(st.mem, 1, (sp + st.segBase[SS]) | 0, st.segSel[sr]);
+  setSp(st, sp);
   return done(st, i);
 }
 
 function popSeg(st: CpuState, i: Insn, sr: number): number {
-  const r = st.regs;
-  const sel = rd16(st.mem, (r[ESP] + st.segBase[SS]) | 0);
+  const w = i.o16 ? 2 : 4;
+  const sp = getSp(st);
+  const sel = stackRead(st, sp, w) & 0xffff;
   loadDataSeg(st, sr, sel);
-  r[ESP] = (r[ESP] + (i.o16 ? 2 : 4)) | 0;
+  setSp(st, spPlus(st, sp, w));
   if (sr === SS) {
     st.interruptibility |= INTERRUPTIBILITY_MOV_SS;
     st.eip = nextEip(st, i);
@@ -437,29 +459,33 @@ function popSeg(st: CpuState, i: Insn, sr: number): number {
   return done(st, i);
 }
 
+/** PUSHA/PUSHAD: AX CX DX BX, the original SP, BP SI DI (Vol. 2 PUSHA); every slot checked before any is written. */
 function pusha(st: CpuState, i: Insn): number {
   const r = st.regs;
-  const s = i.o16 ? 1 : 2;
   const w = i.o16 ? 2 : 4;
-  const esp = r[ESP];
-  const ssb = st.segBase[SS];
-  for (let n = 0; n < 8; n++) wrS(st.mem, s, (esp - (n + 1) * w + ssb) | 0, n === ESP ? esp : r[n]);
-  r[ESP] = (esp - 8 * w) | 0;
+  const sp = getSp(st);
+  for (let n = 1; n <= 8; n++) {
+    // Real-address mode: a frame that wraps past the limit is #GP (Vol. 2 PUSHA "Real-Address Mode Exceptions").
+    if (outsideSeg(st, SS, spPlus(st, sp, -n * w), w)) raise(st, realSegs(st) ? GP : SS_VEC, 0);
+  }
+  for (let n = 0; n < 8; n++) stackWrite(st, spPlus(st, sp, -(n + 1) * w), w, n === ESP ? r[ESP] : r[n]);
+  setSp(st, spPlus(st, sp, -8 * w));
   return done(st, i);
 }
 
+/** POPA/POPAD: DI SI BP, skip SP, BX DX CX AX (Vol. 2 POPA); all slots read before a register changes. */
 function popa(st: CpuState, i: Insn): number {
   const r = st.regs;
   const s = i.o16 ? 1 : 2;
   const w = i.o16 ? 2 : 4;
-  const esp = r[ESP];
-  const ssb = st.segBase[SS];
-  const vals = [0, 0, 0, 0, 0, 0, 0, 0];
-  for (let n = 0; n < 8; n++) vals[7 - n] = rdS(st.mem, s, (esp + n * w + ssb) | 0);
+  const sp = getSp(st);
+  const vals = popaVals;
+  for (let n = 0; n < 8; n++) vals[7 - n] = stackRead(st, spPlus(st, sp, n * w), w);
   for (let n = 0; n < 8; n++) if (n !== ESP) setR(r, s, n, vals[n]);
-  r[ESP] = (esp + 8 * w) | 0;
+  setSp(st, spPlus(st, sp, 8 * w));
   return done(st, i);
 }
+const popaVals = new Int32Array(8);
 
 /** LES LDS LSS LFS LGS: offset then selector from memory (Vol. 2 LDS/LES/LFS/LGS/LSS). */
 function loadFarPointer(st: CpuState, i: Insn, sr: number): number {
@@ -477,29 +503,33 @@ function loadFarPointer(st: CpuState, i: Insn, sr: number): number {
   return done(st, i);
 }
 
-/** ENTER imm16, imm8 (Vol. 2 ENTER, nesting level mod 32). */
+/**
+ * ENTER imm16, imm8 (Vol. 2 ENTER, nesting level mod 32): push (E)BP,
+ * copy level - 1 frame pointers from the old frame, push the new frame
+ * pointer, then allocate. The stack-pointer width (SS.B) sizes the frame
+ * arithmetic; registers change only at the end.
+ */
 function enter(st: CpuState, i: Insn): number {
   const size = imm16(i);
   const level = imm8(i) & 31;
   const r = st.regs;
   const s = i.o16 ? 1 : 2;
   const w = i.o16 ? 2 : 4;
-  const ssb = st.segBase[SS];
-  let esp = (r[ESP] - w) | 0;
-  wrS(st.mem, s, (esp + ssb) | 0, r[EBP]);
-  const frame = esp;
-  let ebp = r[EBP];
+  let sp = spPlus(st, getSp(st), -w);
+  stackWrite(st, sp, w, r[EBP]);
+  const frame = sp;
+  let bp = stack32(st) ? r[EBP] >>> 0 : r[EBP] & 0xffff;
   for (let n = 1; n < level; n++) {
-    ebp = (ebp - w) | 0;
-    const v = rdS(st.mem, s, (ebp + ssb) | 0);
-    esp = (esp - w) | 0;
-    wrS(st.mem, s, (esp + ssb) | 0, v);
+    bp = spPlus(st, bp, -w);
+    const v = stackRead(st, bp, w);
+    sp = spPlus(st, sp, -w);
+    stackWrite(st, sp, w, v);
   }
   if (level > 0) {
-    esp = (esp - w) | 0;
-    wrS(st.mem, s, (esp + ssb) | 0, frame);
+    sp = spPlus(st, sp, -w);
+    stackWrite(st, sp, w, frame);
   }
   setR(r, s, EBP, frame);
-  r[ESP] = (esp - size) | 0;
+  setSp(st, spPlus(st, sp, -size));
   return done(st, i);
 }

@@ -19,8 +19,10 @@ import {
   STATUS_CONTINUE,
   writeRM,
 } from "./insn.js";
+import { checkSeg } from "./limits.js";
 import { rd8, rd16, rd32, wr16, wr32, wrS } from "./memory.js";
 import { desc, readDescriptor, setNull, setSeg } from "./segments.js";
+import { pop, push } from "./stack.js";
 import {
   AR_P,
   AR_S,
@@ -454,11 +456,7 @@ export function sti(st: CpuState, i: Insn): number {
 
 export function pushf(st: CpuState, i: Insn): number {
   const f = getFlags(st) & 0x00fcffff; // VM and RF read as 0 in the image
-  const r = st.regs;
-  const s = i.o16 ? 2 : 4;
-  const esp = (r[4] - s) | 0;
-  wrS(st.mem, i.o16 ? 1 : 2, (esp + st.segBase[2]) | 0, f);
-  r[4] = esp;
+  push(st, i.o16 ? 2 : 4, f);
   st.eip = nextEip(st, i);
   return STATUS_CONTINUE;
 }
@@ -472,14 +470,10 @@ export function flagsWritable(st: CpuState, o16: boolean): number {
 }
 
 export function popf(st: CpuState, i: Insn): number {
-  const r = st.regs;
-  const m = st.mem;
-  const lin = (r[4] + st.segBase[2]) | 0;
-  const v = i.o16 ? rd16(m, lin) : rd32(m, lin);
+  const v = pop(st, i.o16 ? 2 : 4);
   const mask = flagsWritable(st, i.o16);
   st.fl = (getFlags(st) & ~mask & ~0x10000) | (v & mask) | 2;
   st.lop = 0;
-  r[4] = (r[4] + (i.o16 ? 2 : 4)) | 0;
   st.eip = nextEip(st, i);
   return STATUS_BOUNDARY;
 }
@@ -522,6 +516,8 @@ export function io(st: CpuState, i: Insn): number {
       const seg = input ? ES : i.seg >= 0 ? i.seg : DS;
       st.exitInsnInfo = ((i.a16 ? 0 : 1) << 7) | (seg << 15);
       const off = input ? st.regs[EDI] : st.regs[ESI];
+      // The element's segment-limit check comes before the exit (§25.1.1: operand faults have priority).
+      if (i.a16 && !(i.rep && (st.regs[ECX] & 0xffff) === 0)) checkSeg(st, seg, off & 0xffff, size);
       st.exitLinear = ((i.a16 ? off & 0xffff : off) + st.segBase[seg]) >>> 0;
     }
     return insnExit(st, i, R_IO, qual);
@@ -555,6 +551,7 @@ function stringIo(st: CpuState, i: Insn, input: boolean, size: number): number {
       if (n === IO_CHUNK) return STATUS_CONTINUE; // EIP stays on the instruction
     }
     const off = i.a16 ? r[sreg] & 0xffff : r[sreg];
+    if (i.a16) checkSeg(st, seg, off, size);
     const lin = (off + st.segBase[seg]) | 0;
     if (input) wrS(st.mem, size >> 1, lin, -1);
     else rd8(st.mem, lin);

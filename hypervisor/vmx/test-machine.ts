@@ -5,7 +5,7 @@
 // paging may be off).
 import { EPT_EXEC, EPT_READ, EPT_WRITE, Ept } from "../mmu/ept.js";
 import { HostMemory } from "../mmu/host-memory.js";
-import { type FlatState, writeFlatGuestState } from "./flat-state.js";
+import { type FlatState, type RealModeState, writeFlatGuestState, writeRealModeGuestState } from "./flat-state.js";
 import { Processor } from "./processor.js";
 import { Vmcs } from "./vmcs.js";
 import * as F from "./vmcs-fields.js";
@@ -23,6 +23,13 @@ export interface TestMachine {
 }
 
 export const RAM_HPA = 0x100000;
+
+/** The same machine with a real-address-mode guest (flat-state.ts writeRealModeGuestState). */
+export function realModeTestMachine(state: RealModeState, ramSize = 0x200000): TestMachine {
+  const m = testMachine(ramSize);
+  writeRealModeGuestState(m.vmcs, state);
+  return m;
+}
 
 export function testMachine(ramSize = 0x200000, state: Partial<FlatState> = {}): TestMachine {
   const host = new HostMemory();

@@ -1,0 +1,107 @@
+// Segment-limit checks (SDM Vol. 3A §5.3 "Limit checking"): an access of n
+// bytes at offset `off` must lie within the segment: offsets 0..limit for
+// an expand-up segment, limit+1..0xFFFF (B = 0) or 0xFFFFFFFF (B = 1) for an
+// expand-down data segment. A violation is #SS(0) for SS and #GP(0) for
+// the other segment registers, in protected and in real-address mode alike
+// (Vol. 2 "Real-Address Mode Exceptions" of every instruction with a memory
+// operand: "#GP if a memory operand effective address is outside the CS,
+// DS, ES, FS, or GS segment limit; #SS ... outside the SS segment limit").
+//
+// The interpreter calls these only where a violation is possible without
+// being flat: 16-bit addressing near the end of a segment, 16-bit stacks,
+// string instructions with 16-bit addressing (DESIGN.md §7: flat 32-bit
+// code pays nothing).
+import { GP, raise, SS as SS_VEC } from "./fault.js";
+import { AR_DB, type CpuState, SS } from "./state.js";
+
+/** True if n bytes at `off` (an unsigned offset) are outside segment `sr`. */
+export function outsideSeg(st: CpuState, sr: number, off: number, n: number): boolean {
+  const limit = st.segLimit[sr] >>> 0;
+  const ar = st.segAr[sr];
+  const end = off + n - 1;
+  if ((ar & 0x1c) === 0x14) {
+    // Expand-down data segment (S = 1, code = 0, E = 1).
+    return off <= limit || end > (ar & AR_DB ? 0xffffffff : 0xffff);
+  }
+  return end > limit;
+}
+
+/** Raise the limit fault for an access of n bytes at `off` in `sr` if it lies outside. */
+export function checkSeg(st: CpuState, sr: number, off: number, n: number): void {
+  if (outsideSeg(st, sr, off >>> 0, n)) raise(st, sr === SS ? SS_VEC : GP, 0);
+}
+
+/**
+ * The interpreter's check for a 16-bit-addressed memory operand at offset
+ * `off` of segment `sr` within 3 bytes of the limit: raise the limit fault
+ * if the operand of this instruction extends beyond it.
+ */
+export function edgeCheck(st: CpuState, op: number, reg: number, o16: boolean, sr: number, off: number): void {
+  const n = memOperandSize(op, reg, o16 ? 2 : 4);
+  if (n !== 0) checkSeg(st, sr, off, n);
+}
+
+/**
+ * Bytes the memory operand of opcode `op` (0x000-0x1FF, ModR/M reg field
+ * `reg`) accesses, 0 for none or for forms that are #UD anyway (so the
+ * decode-time #UD keeps priority over the limit fault). `w` is the operand
+ * size in bytes (2 or 4). Only instructions with a ModR/M memory operand.
+ */
+export function memOperandSize(op: number, reg: number, w: number): number {
+  if (op < 0x40) return op & 1 ? w : 1;
+  switch (op) {
+    case 0x62:
+      return 2 * w; // BOUND: both bounds
+    case 0x63:
+      return 2;
+    case 0x80:
+    case 0x82:
+    case 0xc0:
+    case 0xd0:
+    case 0xd2:
+    case 0xf6:
+      return 1;
+    case 0x84:
+    case 0x86:
+    case 0x88:
+    case 0x8a:
+      return 1;
+    case 0x8c:
+    case 0x8e:
+      return reg > 5 || (op === 0x8e && reg === 1) ? 0 : 2;
+    case 0x8d:
+      return 0; // LEA computes the address only
+    case 0x8f:
+    case 0xc7:
+      return reg === 0 ? w : 0;
+    case 0xc6:
+      return reg === 0 ? 1 : 0;
+    case 0xc4:
+    case 0xc5:
+    case 0x1b2:
+    case 0x1b4:
+    case 0x1b5:
+      return w + 2; // offset and selector
+    case 0xfe:
+      return reg < 2 ? 1 : 0;
+    case 0xff:
+      return reg === 7 ? 0 : reg === 3 || reg === 5 ? w + 2 : w;
+    case 0x100:
+      return 2;
+    case 0x101:
+      return reg < 4 ? 6 : reg === 7 ? 1 : 2;
+    case 0x1b6:
+    case 0x1be:
+    case 0x1b0:
+    case 0x1c0:
+      return 1;
+    case 0x1b7:
+    case 0x1bf:
+      return 2;
+    case 0x1c7:
+      return 8;
+  }
+  if (op >= 0xd8 && op <= 0xdf) return 0; // x87: #UD or #NM first (not modelled)
+  if (op >= 0x190 && op <= 0x19f) return 1; // SETcc
+  return w;
+}
