@@ -1,6 +1,11 @@
 /* Oracle for hypervisor/cpu/alu.test.ts: executes each instruction on the host
  * CPU (32-bit operations in 64-bit mode set flags exactly as in 32-bit mode)
- * and prints operands, input EFLAGS, EAX, EDX and output EFLAGS (bits 11:0). */
+ * and prints operands, input EFLAGS, EAX, EDX and output EFLAGS (bits 11:0).
+ * Two sets: a grid of edge operands for the first group of instructions, and
+ * RANDOM_CASES seeded random cases per instruction for every instruction
+ * (operands random or drawn from the edge values, random counts 0-63 and
+ * random input arithmetic flags). Divisions are generated so they do not
+ * overflow (#DE would kill the oracle). BCD instructions: alu-oracle32.c. */
 #include <stdio.h>
 
 #define RUN(NAME, INSN)                                                                              \
@@ -63,6 +68,40 @@ RUN(btc32, "btcl %%ebx, %%eax")
 RUN(bts32, "btsl %%ebx, %%eax")
 RUN(btr32, "btrl %%ebx, %%eax")
 RUN(cdq, "cltd")
+RUN(shl32i1, "shll $1, %%eax")
+RUN(sar32i1, "sarl $1, %%eax")
+RUN(rcl32i1, "rcll $1, %%eax")
+RUN(rcr32i1, "rcrl $1, %%eax")
+RUN(shr16, "shrw %%cl, %%ax")
+RUN(sar16, "sarw %%cl, %%ax")
+RUN(rol16, "rolw %%cl, %%ax")
+RUN(ror16, "rorw %%cl, %%ax")
+RUN(rcl16, "rclw %%cl, %%ax")
+RUN(rcr16, "rcrw %%cl, %%ax")
+RUN(ror8, "rorb %%cl, %%al")
+RUN(rcl8, "rclb %%cl, %%al")
+RUN(shld16, "shldw %%cl, %%bx, %%ax")
+RUN(shrd16, "shrdw %%cl, %%bx, %%ax")
+RUN(shld32i, "shldl $7, %%ebx, %%eax")
+RUN(shrd32i, "shrdl $25, %%ebx, %%eax")
+RUN(mul16, "mulw %%bx")
+RUN(imul1_16, "imulw %%bx")
+RUN(imul1_8, "imulb %%bl")
+RUN(imul3_32, "imull $-7, %%ebx, %%eax")
+RUN(imul3_32i, "imull $0x12345, %%ebx, %%eax")
+RUN(imul3_16, "imulw $-300, %%bx, %%ax")
+RUN(div8, "divb %%bl")
+RUN(div16, "divw %%bx")
+RUN(idiv8, "idivb %%bl")
+RUN(idiv16, "idivw %%bx")
+RUN(bsf16, "bsfw %%bx, %%ax")
+RUN(bsr16, "bsrw %%bx, %%ax")
+RUN(bt16, "btw %%bx, %%ax")
+RUN(bts16, "btsw %%bx, %%ax")
+RUN(btr16, "btrw %%bx, %%ax")
+RUN(btc16, "btcw %%bx, %%ax")
+RUN(bt32i, "btl $13, %%eax")
+RUN(btc32i, "btcl $31, %%eax")
 RUN(cwde, "cwtl")
 
 static const unsigned vals[] = {0,          1,          2,          0x7f,       0x80,       0xff,
@@ -71,6 +110,55 @@ static const unsigned vals[] = {0,          1,          2,          0x7f,       
 static const unsigned counts[] = {0, 1, 2, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33};
 static const unsigned long flagsIn[] = {0x2, 0x8d7};
 #define N(x) (sizeof(x) / sizeof((x)[0]))
+#define RANDOM_CASES 2000
+
+static unsigned long long seed = 0x9e3779b97f4a7c15ull;
+static unsigned rnd(void) {
+  seed ^= seed << 13;
+  seed ^= seed >> 7;
+  seed ^= seed << 17;
+  return (unsigned)(seed >> 16);
+}
+/* An operand: random, an edge value, or a small number. */
+static unsigned operand(void) {
+  unsigned k = rnd() % 4;
+  return k == 0 ? vals[rnd() % N(vals)] : k == 1 ? rnd() % 300 : rnd();
+}
+
+typedef void (*Run)(unsigned, unsigned, unsigned, unsigned, unsigned long);
+static const Run binary[] = {run_add32, run_adc32, run_sub32, run_sbb32, run_and32, run_or32, run_xor32,
+                             run_cmp32, run_add8, run_adc8, run_sub8, run_sbb8, run_cmp8, run_add16,
+                             run_sub16, run_imul32, run_imul16, run_mul32, run_imul1_32, run_mul8,
+                             run_bsf32, run_bsr32, run_bt32, run_btc32, run_bts32, run_btr32, run_mul16,
+                             run_imul1_16, run_imul1_8, run_imul3_32, run_imul3_32i, run_imul3_16,
+                             run_bsf16, run_bsr16, run_bt16, run_bts16, run_btr16, run_btc16, run_bt32i,
+                             run_btc32i, run_inc32, run_dec32, run_neg32, run_inc8, run_dec16, run_cdq,
+                             run_cwde, run_shl32i1, run_sar32i1, run_rcl32i1, run_rcr32i1};
+static const Run shifts[] = {run_shl32, run_shr32, run_sar32, run_rol32, run_ror32, run_rcl32, run_rcr32,
+                             run_shl8, run_shr8, run_sar8, run_rol8, run_rcr8, run_shl16, run_shld32,
+                             run_shrd32, run_shr16, run_sar16, run_rol16, run_ror16, run_rcl16, run_rcr16,
+                             run_ror8, run_rcl8, run_shld16, run_shrd16, run_shld32i, run_shrd32i};
+
+/* Divisions whose quotient fits: the high half is reduced below the divisor (unsigned) or checked (signed). */
+static void randomDivisions(unsigned long fin) {
+  unsigned a = operand(), b = operand(), d = operand();
+  if (b != 0) run_div32(a, b, 0, d % b, fin);
+  if ((b & 0xff) != 0) run_div8((a & ~0xff00u) | (((a >> 8) % (b & 0xff)) << 8), b, 0, 0, fin);
+  if ((b & 0xffff) != 0) run_div16(a, b, 0, (d & ~0xffffu) | ((d & 0xffff) % (b & 0xffff)), fin);
+  long long n32 = (long long)(((unsigned long long)d << 32) | a), q;
+  if ((int)b != 0) {
+    q = n32 / (int)b;
+    if (q >= -0x80000000ll && q <= 0x7fffffffll) run_idiv32(a, b, 0, d, fin);
+  }
+  if ((signed char)b != 0) {
+    q = (short)a / (signed char)b;
+    if (q >= -128 && q <= 127) run_idiv8(a, b, 0, 0, fin);
+  }
+  if ((short)b != 0) {
+    q = (int)(((d & 0xffff) << 16) | (a & 0xffff)) / (short)b;
+    if (q >= -32768 && q <= 32767) run_idiv16(a, b, 0, d, fin);
+  }
+}
 
 int main(void) {
   for (unsigned f = 0; f < N(flagsIn); f++) {
@@ -136,6 +224,12 @@ int main(void) {
         run_shrd32(a, 0x12345678, c, 0, fin);
       }
     }
+  }
+  for (int n = 0; n < RANDOM_CASES; n++) {
+    unsigned long fin = (rnd() & 0x8d5) | 2;
+    for (unsigned k = 0; k < N(binary); k++) binary[k](operand(), operand(), 0, 0, fin);
+    for (unsigned k = 0; k < N(shifts); k++) shifts[k](operand(), operand(), rnd() & 63, 0, fin);
+    randomDivisions(fin);
   }
   return 0;
 }

@@ -1,10 +1,10 @@
 // Far transfers, software interrupts and returns in protected mode (SDM
 // Vol. 2 JMP, CALL, RET, INT n/INTO/INT3, IRET; Vol. 3A §5.8 privilege
-// checks). Supported: far JMP/CALL to a code segment at the same privilege,
-// far RET and IRET to the same or an outer privilege, INT through interrupt
-// and trap gates (interrupts.ts). Task switches (a TSS or task-gate
-// selector, IRET with NT) are VM exits in VMX non-root operation (§25.1.2).
-// Call gates are not implemented yet: #GP(selector). In real-address mode
+// checks). Supported: far JMP/CALL to a code segment at the same privilege
+// or through a call gate (call-gate.ts), far RET and IRET to the same or an
+// outer privilege, INT through interrupt and trap gates (interrupts.ts).
+// Task switches (a TSS or task-gate selector, IRET with NT) are VM exits in
+// VMX non-root operation (§25.1.2). In real-address mode
 // (real-mode.ts) far transfers load CS as a paragraph number.
 import {
   INTERRUPTIBILITY_NMI,
@@ -12,8 +12,9 @@ import {
   INTR_TYPE_SW_EXCEPTION,
   INTR_TYPE_SW_INTR,
 } from "../vmx/vmcs-fields.js";
+import { callGate, isCallGate } from "./call-gate.js";
 import { BP, DB, gp, OFV, ud } from "./fault.js";
-import { getFlags, OF, VM } from "./flags.js";
+import { getFlags, OF, RF, VM } from "./flags.js";
 import {
   type Insn,
   imm8,
@@ -39,7 +40,7 @@ import {
   realSegs,
   setSeg,
 } from "./segments.js";
-import { AR_S, type CpuState, CS, ESP, SS, TR } from "./state.js";
+import { AR_S, type CpuState, CR0_PE, CS, ESP, SS, TR } from "./state.js";
 import { flagsWritable } from "./system.js";
 
 const R_TASK_SWITCH = 9;
@@ -59,11 +60,12 @@ function taskSwitch(st: CpuState, i: Insn, sel: number, source: number): number 
   return STATUS_EXIT;
 }
 
-/** A far JMP/CALL target that is a system descriptor: task switch exit, or #GP for call gates. */
+/** A far JMP/CALL target that is a system descriptor: call gate (call-gate.ts), task switch exit, else #GP. */
 function systemTarget(st: CpuState, i: Insn, sel: number, source: number): number {
   if (!readDescriptor(st, sel)) gp(st, sel & 0xfffc);
   const type = desc.ar & 0xf;
-  if (!(desc.ar & AR_S) && (type === 5 || type === 9 || type === 1)) return taskSwitch(st, i, sel, source);
+  if (isCallGate(type)) return callGate(st, i, sel, source === 0);
+  if (type === 5 || type === 9 || type === 1) return taskSwitch(st, i, sel, source);
   return gp(st, sel & 0xfffc);
 }
 
@@ -155,7 +157,8 @@ export function iret(st: CpuState, i: Insn): number {
   const csLo = desc.lo;
   const csHi = desc.hi;
   const csAddr = desc.addr;
-  const mask = flagsWritable(st, o16);
+  // A 32-bit IRET also loads RF from the image (Vol. 2 IRET; §17.3.1.1: how a #DB handler skips a breakpoint).
+  const mask = flagsWritable(st, o16) | (o16 ? 0 : RF);
   const newFlags = (getFlags(st) & ~mask) | (flags & mask) | 2;
   if (rpl > st.cpl) {
     const esp = peek(st, o16, 3);
@@ -220,10 +223,14 @@ export function softInt(st: CpuState, i: Insn): number {
   return STATUS_BOUNDARY;
 }
 
-/** SYSENTER / SYSEXIT (Vol. 2; flat segments derived from IA32_SYSENTER_CS). */
+/**
+ * SYSENTER / SYSEXIT (Vol. 2; flat segments derived from IA32_SYSENTER_CS):
+ * #GP(0) in real-address mode, with IA32_SYSENTER_CS[15:2] = 0, and for
+ * SYSEXIT at CPL != 0 (virtual-8086 mode runs at CPL 3).
+ */
 export function sysenter(st: CpuState, enter: boolean): number {
   const cs = st.sysenterCs & 0xfffc;
-  if (cs === 0 || (!enter && st.cpl !== 0)) gp(st, 0);
+  if (cs === 0 || !(st.cr0 & CR0_PE) || (!enter && (st.cpl !== 0 || st.fl & VM))) gp(st, 0);
   const r = st.regs;
   const cpl = enter ? 0 : 3;
   const codeAr = 0xc09b | (cpl << 5);

@@ -68,9 +68,11 @@ export function deliverEvent(
       return;
     }
     checkBitmap = true;
+    st.events++;
     try {
       if (vector === PF && fromFault) st.cr2 = st.excCr2;
       idtDeliver(st, vector, type, error, retEip);
+      if (vector === DB && type === INTR_TYPE_HW_EXCEPTION) debugDelivered(st);
       return;
     } catch (e) {
       if (e !== FAULT) throw e;
@@ -113,7 +115,22 @@ function exceptionExit(st: CpuState, vector: number, type: number, error: number
   st.exitIntrInfo = INTR_INFO_VALID | vector | (type << 8) | (error >= 0 ? INTR_INFO_DELIVER_ERROR : 0);
   st.exitIntrError = Math.max(error, 0);
   // §27.2.1: #PF exits report the faulting linear address (CR2 is not loaded); #DB the DR6 bits.
-  st.exitQual = vector === PF ? st.excCr2 >>> 0 : vector === DB ? st.dr[6] & 0x600f : 0;
+  // A #DB exit leaves DR6 unchanged and reports the bits it would have set (B0-B3, BD, BS; Table 27-1).
+  st.exitQual = vector === PF ? st.excCr2 >>> 0 : vector === DB ? st.dbgPending & 0x600f : 0;
+  st.dbgPending = 0;
+}
+
+/**
+ * #DB delivered through the IDT (not exiting): DR6 receives the pending
+ * bits (§17.2.3: the processor sets them and never clears the others); a
+ * general-detect fault clears DR7.GD so the handler can use the debug
+ * registers (§17.2.4).
+ */
+function debugDelivered(st: CpuState): void {
+  const bits = st.dbgPending;
+  st.dbgPending = 0;
+  st.dr[6] |= bits;
+  if (bits & 0x2000) st.dr[7] &= ~0x2000;
 }
 
 /** Push `v` of `size` bytes below `esp` on the stack at `ssBase`; returns the new ESP. */

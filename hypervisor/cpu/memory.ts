@@ -15,6 +15,9 @@ import { type CpuState, CR0_WP } from "./state.js";
 const EXIT_EPT_VIOLATION = 48;
 const EXIT_EPT_MISCONFIG = 49;
 
+/** A TLB key no entry has: all data accesses take the slow paths. */
+const WATCH_KEY = -1;
+
 /** What instruction fetches see where no host memory is: all ones, as an undriven bus reads. */
 const UNBACKED_PAGE = new Uint8Array(4096).fill(0xff);
 
@@ -27,10 +30,17 @@ export class GuestMemory {
   readonly tagX: Int32Array;
   readonly bytes: (Uint8Array | null)[];
   readonly offset: Int32Array;
-  /** TLB key of the current VPID and privilege (CPL 3 = user). */
+  /** TLB key of the current VPID and privilege (CPL 3 = user); WATCH_KEY while data breakpoints are armed. */
   key = 2;
   vpid = 0;
   user = false;
+  /**
+   * Data breakpoints armed (debug.ts): every access misses the fast path
+   * (key = WATCH_KEY matches no TLB entry) and the slow paths report it to
+   * `watcher`. Instruction fetches keep using the TLB.
+   */
+  watch = false;
+  watcher: ((lin: number, n: number, write: boolean) => void) | null = null;
 
   /** The cached code page: linear page number (-1: none), its host bytes and offset. */
   codePage = -1;
@@ -60,8 +70,14 @@ export class GuestMemory {
   setMode(vpid: number, user: boolean): void {
     this.vpid = vpid;
     this.user = user;
-    this.key = Tlb.key(vpid, user);
+    this.key = this.watch ? WATCH_KEY : Tlb.key(vpid, user);
     this.codePage = -1;
+  }
+
+  /** Arm or disarm the data-breakpoint watch (see `watch`). */
+  setWatch(on: boolean): void {
+    this.watch = on;
+    this.setMode(this.vpid, this.user);
   }
 
   // ---- invalidation (SDM Vol. 3A §4.10.4) ----
@@ -138,11 +154,13 @@ export class GuestMemory {
 
   // ---- slow paths ----
   read8Slow(lin: number): number {
+    if (this.key === WATCH_KEY) this.watcher?.(lin, 1, false);
     this.translate(lin, this.userBit());
     return this.hb === null ? 0xff : this.hb[this.ho];
   }
 
   readSlow(lin: number, n: number): number {
+    if (this.key === WATCH_KEY) this.watcher?.(lin, n, false);
     if ((lin & 0xfff) + n <= 0x1000) {
       this.translate(lin, this.userBit());
       const b = this.hb;
@@ -152,11 +170,17 @@ export class GuestMemory {
     }
     // Crossing: read the bytes in order (a fault on the second page after reading the first changes nothing).
     let v = 0;
-    for (let i = 0; i < n; i++) v |= this.read8Slow((lin + i) | 0) << (8 * i);
+    for (let i = 0; i < n; i++) v |= this.read8Raw((lin + i) | 0) << (8 * i);
     return v;
   }
 
+  private read8Raw(lin: number): number {
+    this.translate(lin, this.userBit());
+    return this.hb === null ? 0xff : this.hb[this.ho];
+  }
+
   writeSlow(lin: number, n: number, v: number): void {
+    if (this.key === WATCH_KEY) this.watcher?.(lin, n, true);
     const acc = this.userBit() | ACCESS_WRITE;
     const end = (lin + n - 1) | 0;
     if ((lin ^ end) >>> 12 === 0) {
@@ -175,9 +199,10 @@ export class GuestMemory {
   /** Make the code page holding `lin` current (fetch permission at the current privilege). */
   loadCodePage(lin: number): void {
     const vpn = lin >>> 12;
-    if (this.tagX[vpn] !== this.key) {
+    const key = Tlb.key(this.vpid, this.user);
+    if (this.tagX[vpn] !== key) {
       this.translate(lin, this.userBit() | ACCESS_FETCH);
-      if (this.tagX[vpn] !== this.key) {
+      if (this.tagX[vpn] !== key) {
         // Not cacheable (no memory there, or a partial page): fetch from a private copy.
         this.codeBytes = this.hb === null ? UNBACKED_PAGE : copyPage(this, lin);
         this.codeOff = 0;

@@ -29,6 +29,7 @@ import {
 } from "./insn.js";
 import { outsideSeg } from "./limits.js";
 import { rd8, rd16, rdS, wrS } from "./memory.js";
+import { arpl, larLsl, verify } from "./pointer-validation.js";
 import { loadDataSeg, realSegs } from "./segments.js";
 import { getSp, pop, setSp, spPlus, stack32, stackRead, stackWrite } from "./stack.js";
 import { type CpuState, CR0_EM, CR0_MP, CR0_TS, CS, DS, EAX, EBP, EBX, ESP, SS } from "./state.js";
@@ -120,6 +121,8 @@ function dispatch(st: CpuState, i: Insn): number {
     case 0xd5:
       aad(st, imm8(i));
       return done(st, i);
+    case 0x63:
+      return arpl(st, i);
     case 0x62:
       bound(st, i);
       return done(st, i);
@@ -247,7 +250,11 @@ function dispatch(st: CpuState, i: Insn): number {
     // ---- 0F xx ----
     case 0x100:
       if (i.reg < 4) return sys.ldtTr(st, i);
+      if (i.reg < 6) return verify(st, i);
       return ud(st);
+    case 0x102:
+    case 0x103:
+      return larLsl(st, i);
     case 0x101:
       return group7(st, i);
     case 0x106:

@@ -50,6 +50,11 @@ export const CR4_OSFXSR = 0x200;
 export const CR4_OSXMMEXCPT = 0x400;
 export const CR4_VMXE = 0x2000;
 
+// Debug-register bits (SDM Vol. 3B §17.2.3-17.2.4): DR6.BD, DR6.BS, DR7.GD.
+export const DR6_BD = 0x2000;
+export const DR6_BS = 0x4000;
+export const DR7_GD = 0x2000;
+
 // Segment access rights in the VMX format (SDM Vol. 3C §24.4.1, Table 24-2):
 // descriptor bits 40-47 in 7:0, 52-55 in 15:12, "unusable" in bit 16.
 export const AR_TYPE = 0xf;
@@ -109,6 +114,14 @@ export class CpuState {
   count = 0;
   /** TSC of the physical processor at VM entry (tsc + count is "now"). */
   tscAtEntry = 0;
+
+  // ---- debug exceptions (debug.ts) ----
+  /** DR6 bits (B0-B3, BD, BS) of the #DB being raised; DR6 receives them on delivery, a VM exit reports them. */
+  dbgPending = 0;
+  /** Data-breakpoint hits held back by MOV-SS blocking until the next instruction completes (§6.8.3). */
+  dbgCarry = 0;
+  /** Events delivered through the IDT/IVT so far (tells a debug step whether its instruction ended in one). */
+  events = 0;
 
   // ---- a pending guest exception (fault.ts) ----
   excVector = 0;

@@ -4,7 +4,7 @@
 // CR0/CR4 reads through the read shadows). Privilege checks that the SDM
 // gives priority over the VM exit (§25.1.1) come first.
 import * as F from "../vmx/vmcs-fields.js";
-import { gp, NP, raise, ud } from "./fault.js";
+import { DB, gp, NO_ERROR, NP, raise, ud } from "./fault.js";
 import { getFlags, IF, IOPL } from "./flags.js";
 import {
   dispOut,
@@ -40,6 +40,8 @@ import {
   CR4_PGE,
   CR4_PSE,
   CR4_TSD,
+  DR6_BD,
+  DR7_GD,
   DS,
   EAX,
   ECX,
@@ -341,6 +343,11 @@ export function movDr(st: CpuState, i: Insn): number {
   cpl0(st);
   const toDr = i.op === 0x123;
   if (st.ctl.proc & F.CPU_MOV_DR_EXITING) return insnExit(st, i, R_DR_ACCESS, i.reg | (toDr ? 0 : 0x10) | (gpr << 8));
+  if (st.dr[7] & DR7_GD) {
+    // General detect (§17.2.4): any MOV DR while DR7.GD = 1 is a #DB fault with DR6.BD.
+    st.dbgPending = DR6_BD;
+    raise(st, DB, NO_ERROR);
+  }
   if (toDr) {
     let v = st.regs[gpr];
     if (dr === 6) v = (v & 0xe00f) | 0xffff0ff0;
@@ -348,7 +355,8 @@ export function movDr(st: CpuState, i: Insn): number {
     st.dr[dr] = v;
   } else st.regs[gpr] = st.dr[dr];
   st.eip = nextEip(st, i);
-  return STATUS_CONTINUE;
+  // A new DR7 may arm breakpoints: back to the processor loop, which steps under debug.ts when it does.
+  return toDr ? STATUS_BOUNDARY : STATUS_CONTINUE;
 }
 
 // ---- descriptor tables (0F 00, 0F 01) ----

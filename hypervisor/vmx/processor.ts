@@ -7,6 +7,7 @@
 // information (§27.2). The host timer is the instruction budget: when it
 // runs out, an external-interrupt exit (the kernel always sets
 // external-interrupt exiting).
+import { debugActive, debugStep } from "../cpu/debug.js";
 import { execute } from "../cpu/interpreter.js";
 import { deliverEvent } from "../cpu/interrupts.js";
 import { GuestMemory } from "../cpu/memory.js";
@@ -177,7 +178,9 @@ export class Processor {
       }
       const shadow = blocking & (F.INTERRUPTIBILITY_STI | F.INTERRUPTIBILITY_MOV_SS);
       const before = st.count;
-      execute(st, shadow ? before + 1 : limit);
+      // TF, RF or armed breakpoints: one instruction at a time with the debug checks (cpu/debug.ts).
+      if (debugActive(st)) debugStep(st);
+      else execute(st, shadow ? before + 1 : limit);
       if (st.exitReason >= 0) return;
       // STI / MOV SS blocking ends after the next instruction completes (§24.4.2, §6.8.3).
       if (shadow && st.count > before) st.interruptibility &= ~shadow;

@@ -86,3 +86,14 @@ export function protectedModeTables(m: TestMachine): void {
 export function setGate(m: TestMachine, vector: number, g: [number, number]): void {
   put64(m, IDT + 8 * vector, g);
 }
+
+const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+
+/**
+ * Code for ring 0 that enters ring 3 at `eip` with EFLAGS `flags` on the
+ * ring-3 flat segments and stack ESP3: five PUSH imm32 and IRET (Vol. 2
+ * IRET, return to an outer privilege level).
+ */
+export function iretToRing3(eip: number, flags = 2): number[] {
+  return [UDATA, ESP3, flags, UCODE, eip].flatMap((v) => [0x68, ...le32(v)]).concat([0xcf]);
+}
