@@ -1,54 +1,30 @@
 // Interpreter throughput on real compiled code: bench/guests/cpu-bench.c (a
 // sieve, CRC-32 and multiply/divide loops, built with the system gcc like our
 // test guests) run through the whole machine. Prints guest MIPS, where the
-// host time goes (a CPU profile summary by source file and by function), and,
-// when QEMU is installed, QEMU TCG's time on the same image side by side.
-//   npm run bench:cpu-guest [-- --no-profile] [-- --no-qemu]
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+// host time goes (a CPU profile summary by source file and by function), and
+// the same image's time on the peers that run here, side by side in this run
+// with the output compared: QEMU TCG (Debian) and v86 (npm, x86-to-wasm JIT,
+// with Debian's SeaBIOS). Every time is host ms from the start (moat: new
+// Machine; QEMU: process spawn; v86: new V86) to "cpu-bench: done" on COM1.
+//   npm run bench:cpu-guest [-- --no-profile] [-- --no-qemu] [-- --no-v86]
 import { Session } from "node:inspector/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DEFAULTS } from "../hypervisor/root/config.js";
 import { Machine, type VmResult } from "../hypervisor/root/machine.js";
+import { buildBenchGuest, ROOT } from "./build-guest.js";
+import { ensureSeabios, type PeerRun, qemuMissing, runQemu, runV86 } from "./peers.js";
+import { type Figure, report, withPeer } from "./summary.js";
 
-const { values } = parseArgs({ options: { "no-profile": { type: "boolean" }, "no-qemu": { type: "boolean" } } });
-const root = fileURLToPath(new URL("..", import.meta.url));
+const { values } = parseArgs({
+  options: { "no-profile": { type: "boolean" }, "no-qemu": { type: "boolean" }, "no-v86": { type: "boolean" } },
+});
+const DONE = "cpu-bench: done\n";
+const MEMORY_MB = 32;
 
-function buildGuest(): string {
-  const dir = mkdtempSync(join(tmpdir(), "moat-cpu-bench-"));
-  const flags = ["-m32", "-march=i686", "-ffreestanding", "-nostdlib", "-fno-pic", "-fno-pie", "-fno-stack-protector"];
-  const more = ["-O2", "-fno-asynchronous-unwind-tables", "-mno-mmx", "-mno-sse", "-mno-80387"];
-  const sources = [
-    "bench/guests/cpu-bench.c",
-    "guests/lib/start.S",
-    "guests/lib/uart.c",
-    "guests/lib/print.c",
-    "guests/lib/string.c",
-  ];
-  const objs = sources.map((src, i) => {
-    const obj = join(dir, `${i}.o`);
-    execFileSync("gcc", [...flags, ...more, "-c", join(root, src), "-o", obj]);
-    return obj;
-  });
-  const elf = join(dir, "cpu-bench.elf");
-  execFileSync("ld", [
-    "-m",
-    "elf_i386",
-    "-static",
-    "-nostdlib",
-    "-T",
-    join(root, "guests/lib/link.ld"),
-    "-o",
-    elf,
-    ...objs,
-  ]);
-  return elf;
-}
-
-async function runMoat(image: string): Promise<{ r: VmResult; ms: number }> {
+async function runMoat(image: string): Promise<{ r: VmResult; ms: number; doneMs: number }> {
+  let seen = "";
+  let doneMs = Number.NaN;
+  const t0 = performance.now();
   const machine = new Machine(
     {
       exitDeadlineMs: DEFAULTS.exitDeadlineMs,
@@ -57,7 +33,7 @@ async function runMoat(image: string): Promise<{ r: VmResult; ms: number }> {
         {
           name: "cpu",
           image,
-          memoryBytes: 32 << 20,
+          memoryBytes: MEMORY_MB << 20,
           priority: 1,
           quantum: DEFAULTS.quantum,
           policy: "destroy",
@@ -65,11 +41,15 @@ async function runMoat(image: string): Promise<{ r: VmResult; ms: number }> {
         },
       ],
     },
-    { console: () => {} },
+    {
+      console: (_vm, text) => {
+        seen += text;
+        if (Number.isNaN(doneMs) && seen.includes(DONE)) doneMs = performance.now() - t0;
+      },
+    },
   );
-  const t0 = performance.now();
   const [r] = await machine.run();
-  return { r, ms: performance.now() - t0 };
+  return { r, ms: performance.now() - t0, doneMs };
 }
 
 interface ProfileNode {
@@ -87,7 +67,7 @@ function summarize(profile: { nodes: ProfileNode[]; samples: number[]; timeDelta
     const f = byId.get(id)!.callFrame;
     const dt = profile.timeDeltas[i] ?? 0;
     total += dt;
-    const file = f.url ? f.url.replace(/^file:\/\//, "").replace(root, "") : `(${f.functionName || "native"})`;
+    const file = f.url ? f.url.replace(/^file:\/\//, "").replace(ROOT, "") : `(${f.functionName || "native"})`;
     files.set(file, (files.get(file) ?? 0) + dt);
     const fn = `${f.functionName || "(anonymous)"} ${file}:${f.lineNumber + 1}`;
     fns.set(fn, (fns.get(fn) ?? 0) + dt);
@@ -101,61 +81,72 @@ function summarize(profile: { nodes: ProfileNode[]; samples: number[]; timeDelta
   return `where the time goes (self time, sampled):\n by file:\n${top(files, 8)}\n by function:\n${top(fns, 12)}`;
 }
 
-function runQemu(image: string): { ms: number; output: string } | null {
-  const probe = spawnSync("qemu-system-i386", ["--version"], { encoding: "utf8" });
-  if (probe.status !== 0) return null;
-  const args = [
-    "-accel",
-    "tcg",
-    "-cpu",
-    "pentium2",
-    "-m",
-    "64",
-    "-display",
-    "none",
-    "-serial",
-    "stdio",
-    "-monitor",
-    "none",
-  ];
-  args.push("-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-no-reboot", "-kernel", image);
-  const t0 = performance.now();
-  const r = spawnSync("qemu-system-i386", args, { encoding: "utf8", timeout: 300_000 });
-  return { ms: performance.now() - t0, output: r.stdout };
-}
-
-const image = buildGuest();
-const warm = await runMoat(image);
-if (!warm.r.output.includes("cpu-bench: done"))
-  throw new Error(`guest did not finish: ${warm.r.reason}\n${warm.r.output}`);
-if ((warm.r.output.match(/78498 primes/g) ?? []).length !== 3)
-  throw new Error("sieve result wrong (want 78498 primes below 10^6)");
-let profileText = "";
-let run = warm;
-if (values["no-profile"]) run = await runMoat(image);
-else {
+async function measuredRun(image: string): Promise<{ run: Awaited<ReturnType<typeof runMoat>>; profile: string }> {
+  if (values["no-profile"]) return { run: await runMoat(image), profile: "" };
   const session = new Session();
   session.connect();
   await session.post("Profiler.enable");
   await session.post("Profiler.start");
-  run = await runMoat(image);
+  const run = await runMoat(image);
   const { profile } = await session.post("Profiler.stop");
-  profileText = summarize(profile as never);
   session.disconnect();
+  return { run, profile: summarize(profile as never) };
 }
+
+/** One peer's line and summary figure; `why` says why the peer gave no figure. */
+function comparePeer(name: string, moatMs: number, moatOutput: string, peer: PeerRun | null, why: string): Figure {
+  const figure: Figure = { figure: `cpu-bench guest, start to "done" vs ${name}`, value: moatMs, unit: "ms" };
+  const doneMs = peer?.marks.get(DONE);
+  if (!peer || doneMs === undefined) {
+    const reason = peer ? `${name} did not print "cpu-bench: done" (${peer.end})` : why;
+    console.log(`${name}: ${reason}`);
+    return { ...figure, peer: name, note: reason };
+  }
+  const same = peer.output === moatOutput;
+  const extra = peer.readyMs === null ? "" : ` (emulator ready at ${peer.readyMs.toFixed(0)} ms)`;
+  const count = peer.instructions === null ? "" : `, ${peer.instructions} instructions counted (BIOS included)`;
+  console.log(
+    `same image on ${name}: ${doneMs.toFixed(0)} ms${extra}${count}; moat/${name} time ratio ` +
+      `${(moatMs / doneMs).toFixed(2)}x; output ${same ? "identical" : "DIFFERS"}`,
+  );
+  if (!same) console.log(`  ${name} output:\n${peer.output}`);
+  return { ...withPeer(figure, name, doneMs), note: same ? "output identical" : "output DIFFERS" };
+}
+
+async function peerRun(
+  skip: boolean | undefined,
+  missing: () => string | null,
+  run: () => Promise<PeerRun>,
+): Promise<{ peer: PeerRun | null; why: string }> {
+  if (skip) return { peer: null, why: "skipped (--no-...)" };
+  const why = missing();
+  if (why) return { peer: null, why };
+  try {
+    return { peer: await run(), why: "" };
+  } catch (e) {
+    return { peer: null, why: `failed: ${(e as Error).message}` };
+  }
+}
+
+const image = buildBenchGuest("cpu-bench");
+const warm = await runMoat(image);
+if (!warm.r.output.includes(DONE)) throw new Error(`guest did not finish: ${warm.r.reason}\n${warm.r.output}`);
+if ((warm.r.output.match(/78498 primes/g) ?? []).length !== 3)
+  throw new Error("sieve result wrong (want 78498 primes below 10^6)");
+const { run, profile } = await measuredRun(image);
 const mips = run.r.instructions / run.ms / 1000;
 console.log(
-  `cpu-bench guest on moat: ${run.r.instructions} instructions in ${run.ms.toFixed(0)} ms = ${mips.toFixed(1)} MIPS`,
+  `cpu-bench guest on moat: ${run.r.instructions} instructions in ${run.ms.toFixed(0)} ms = ${mips.toFixed(1)} MIPS` +
+    `${profile ? " (under the sampling profiler)" : ""}; "done" at ${run.doneMs.toFixed(0)} ms`,
 );
 console.log(
   `  (vCPU time inside the processor ${run.r.hostMs.toFixed(0)} ms; ${[...run.r.exits.values()].reduce((a, b) => a + b, 0)} exits)`,
 );
-const qemu = values["no-qemu"] ? null : runQemu(image);
-if (qemu) {
-  const same = qemu.output.replace(/\r/g, "") === run.r.output;
-  console.log(
-    `same image on QEMU TCG (qemu-system-i386 -cpu pentium2): ${qemu.ms.toFixed(0)} ms, moat/QEMU time ratio ${(run.ms / qemu.ms).toFixed(2)}x; output ${same ? "identical" : "DIFFERS"}`,
-  );
-} else if (!values["no-qemu"])
-  console.log("QEMU not installed (apt-get install qemu-system-x86): no side-by-side figure");
-if (profileText) console.log(profileText);
+const opts = { memoryMb: MEMORY_MB, marks: [DONE], timeoutMs: 300_000 };
+const qemu = await peerRun(values["no-qemu"], qemuMissing, () => runQemu(image, opts));
+const v86 = await peerRun(values["no-v86"], ensureSeabios, () => runV86(image, opts));
+const figures: Figure[] = [{ figure: "cpu-bench guest throughput on moat", value: mips, unit: "MIPS" }];
+figures.push(comparePeer("QEMU TCG", run.doneMs, run.r.output, qemu.peer, qemu.why));
+figures.push(comparePeer("v86", run.doneMs, run.r.output, v86.peer, v86.why));
+report(...figures);
+if (profile) console.log(profile);

@@ -296,3 +296,62 @@ describe("irqLine (INTR gated by OUT2, the PC/AT wiring)", () => {
     expect(u.irqLine).toBe(false);
   });
 });
+
+describe("IRQ sink (INTR gated by OUT2 onto the ISA line)", () => {
+  function wired() {
+    const levels: [number, boolean][] = [];
+    const u = new Uart16550({
+      base: BASE,
+      onTransmit: () => {},
+      irq: { setIrq: (l, v) => levels.push([l, v]) },
+      irqNumber: 4,
+    });
+    return { u, levels, wr: (p: number, v: number) => u.ioWrite(p, 1, v), rd: (p: number) => u.ioRead(p, 1) };
+  }
+
+  it("drives line 4 high when THRE is enabled with OUT2 set, and low once IIR is read (THRE cleared)", () => {
+    const { levels, wr, rd } = wired();
+    wr(MCR, 0x08);
+    expect(levels).toEqual([]);
+    wr(IER, 0x02);
+    expect(levels).toEqual([[4, true]]);
+    rd(IIR);
+    expect(levels).toEqual([
+      [4, true],
+      [4, false],
+    ]);
+  });
+
+  it("a received character with ERBFI raises the line; reading RBR lowers it", () => {
+    const { u, levels, wr, rd } = wired();
+    wr(LCR, 0x03); // 8 data bits
+    wr(MCR, 0x08);
+    wr(IER, 0x01);
+    u.receive(0x41);
+    expect(levels.at(-1)).toEqual([4, true]);
+    expect(rd(RBR)).toBe(0x41);
+    expect(levels.at(-1)).toEqual([4, false]);
+  });
+});
+
+describe("save / restore", () => {
+  it("a restored UART reads the same registers and received bytes", () => {
+    const a = uart();
+    a.wr(FCR, 0xc1);
+    a.wr(SCR, 0x5a);
+    a.u.receive(0x31);
+    a.u.receive(0x32);
+    const b = uart(false);
+    b.u.restore(a.u.save());
+    expect(b.u.save()).toEqual(a.u.save());
+    for (const port of [IER, LCR, MCR, SCR]) expect(b.rd(port)).toBe(a.rd(port));
+    expect([b.rd(RBR), b.rd(RBR)]).toEqual([0x31, 0x32]);
+  });
+
+  it("refuses an impossible state (two bytes held without a FIFO) and keeps its own", () => {
+    const a = uart();
+    const s = a.u.save() as Record<string, unknown>;
+    expect(() => a.u.restore({ ...s, fifoEnabled: false, rxCount: 2 })).toThrow(/rxCount 2 exceeds/);
+    expect(a.u.save()).toEqual(s);
+  });
+});

@@ -11,8 +11,13 @@
 // - Outside loopback the line has a terminal attached: CTS, DSR and DCD are
 //   asserted, RI is not. Parity, framing and break errors never happen.
 // - `irqLine` is the INTR pin gated by OUT2, as PC/AT serial adapters wire
-//   it; in loopback OUT2's pin is forced inactive, so the IRQ is off.
+//   it; in loopback OUT2's pin is forced inactive, so the IRQ is off. With
+//   an `irq` sink the UART drives that level onto its ISA line after every
+//   register access and received character (a level, as the ISA bus holds
+//   it until the cause is serviced; the PIC latches its rising edge).
 import type { IoDevice, IoRange, IoSize } from "./io-device.js";
+import type { IrqSink } from "./irq.js";
+import { SnapshotReader, type Snapshotting } from "./snapshot.js";
 
 /** Register offsets from the base port (DLAB selects DLL/DLM at 0 and 1). */
 export const UartReg = { RBR_THR_DLL: 0, IER_DLM: 1, IIR_FCR: 2, LCR: 3, MCR: 4, LSR: 5, MSR: 6, SCR: 7 } as const;
@@ -72,14 +77,24 @@ export interface Uart16550Options {
    * UART starts in its reset state (LCR = 0: 5-bit characters).
    */
   firmware?: { lcr: number; divisor: number };
+  /** Where the IRQ line goes (PC COM1: ISA IRQ 4), and its number there. */
+  irq?: IrqSink;
+  irqNumber?: number;
 }
 
-export class Uart16550 implements IoDevice {
+/** The PC's COM1 IRQ. */
+export const COM1_IRQ = 4;
+
+export class Uart16550 implements IoDevice, Snapshotting {
   readonly name: string;
   readonly ports: readonly IoRange[];
   readonly ioWidth = 1;
   private readonly base: number;
   private readonly onTransmit: (byte: number) => void;
+  private readonly irq: IrqSink | null;
+  private readonly irqNumber: number;
+  /** The level last driven onto the IRQ line. */
+  private lineLevel = false;
 
   private ier = 0;
   private lcr = 0;
@@ -107,6 +122,8 @@ export class Uart16550 implements IoDevice {
     this.onTransmit = options.onTransmit;
     this.name = `uart16550@0x${this.base.toString(16)}`;
     this.ports = [{ base: this.base, count: 8 }];
+    this.irq = options.irq ?? null;
+    this.irqNumber = options.irqNumber ?? COM1_IRQ;
     if (options.firmware) {
       this.lcr = options.firmware.lcr & 0xff;
       this.dll = options.firmware.divisor & 0xff;
@@ -122,9 +139,30 @@ export class Uart16550 implements IoDevice {
   /** A character arriving on the serial input (console input); ignored in loopback, where RX is disconnected. */
   receive(byte: number): void {
     if ((this.mcr & MCR_LOOP) === 0) this.receiveChar(byte);
+    this.updateIrq();
   }
 
-  ioRead(port: number, _size: IoSize): number {
+  ioRead(port: number, size: IoSize): number {
+    const v = this.readRegister(port, size);
+    this.updateIrq(); // reading IIR, RBR, LSR or MSR can clear the cause
+    return v;
+  }
+
+  ioWrite(port: number, size: IoSize, value: number): void {
+    this.writeRegister(port, size, value);
+    this.updateIrq();
+  }
+
+  /** Drives the IRQ line when its level changed (devices/irq.ts: repeating a level is no edge). */
+  private updateIrq(): void {
+    if (this.irq === null) return;
+    const level = this.irqLine;
+    if (level === this.lineLevel) return;
+    this.lineLevel = level;
+    this.irq.setIrq(this.irqNumber, level);
+  }
+
+  private readRegister(port: number, _size: IoSize): number {
     switch (port - this.base) {
       case UartReg.RBR_THR_DLL:
         return this.lcr & LCR_DLAB ? this.dll : this.readRbr();
@@ -147,7 +185,7 @@ export class Uart16550 implements IoDevice {
     }
   }
 
-  ioWrite(port: number, _size: IoSize, value: number): void {
+  private writeRegister(port: number, _size: IoSize, value: number): void {
     value &= 0xff;
     switch (port - this.base) {
       case UartReg.RBR_THR_DLL:
@@ -280,5 +318,56 @@ export class Uart16550 implements IoDevice {
     if (changed & MSR_DCD) this.modemDeltas |= MSR_DDCD;
     if (changed & MSR_RI && !(next & MSR_RI)) this.modemDeltas |= MSR_TERI; // trailing edge only
     this.modemInputs = next;
+  }
+
+  save(): unknown {
+    return {
+      kind: "uart16550",
+      version: 1,
+      ier: this.ier,
+      lcr: this.lcr,
+      mcr: this.mcr,
+      scr: this.scr,
+      dll: this.dll,
+      dlm: this.dlm,
+      fifoEnabled: this.fifoEnabled,
+      rxTrigger: this.rxTrigger,
+      lineErrors: this.lineErrors,
+      modemDeltas: this.modemDeltas,
+      modemInputs: this.modemInputs,
+      threPending: this.threPending,
+      rx: this.rx.slice(),
+      rxHead: this.rxHead,
+      rxCount: this.rxCount,
+      rbr: this.rbr,
+      lineLevel: this.lineLevel,
+    };
+  }
+
+  restore(state: unknown): void {
+    const r = new SnapshotReader(state, "uart16550", 1);
+    const s = {
+      ier: r.uint("ier", 4),
+      lcr: r.uint("lcr", 8),
+      mcr: r.uint("mcr", 5),
+      scr: r.uint("scr", 8),
+      dll: r.uint("dll", 8),
+      dlm: r.uint("dlm", 8),
+      fifoEnabled: r.bool("fifoEnabled"),
+      rxTrigger: r.oneOf("rxTrigger", RX_TRIGGER),
+      lineErrors: r.oneOf("lineErrors", [0, LSR_OE]),
+      modemDeltas: r.uint("modemDeltas", 4),
+      modemInputs: r.int("modemInputs", 0, 0xf0),
+      threPending: r.bool("threPending"),
+      rxHead: r.int("rxHead", 0, FIFO_DEPTH - 1),
+      rxCount: r.int("rxCount", 0, FIFO_DEPTH),
+      rbr: r.uint("rbr", 8),
+      lineLevel: r.bool("lineLevel"),
+    };
+    if ((s.modemInputs & 0x0f) !== 0) throw r.fail(`modemInputs ${s.modemInputs} has delta bits 3:0 set`);
+    if (!s.fifoEnabled && s.rxCount > 1) throw r.fail(`rxCount ${s.rxCount} exceeds the 1-byte RBR without FIFO`);
+    const rx = r.bytes("rx", FIFO_DEPTH);
+    this.rx.set(rx);
+    Object.assign(this, s);
   }
 }

@@ -5,6 +5,7 @@
 #   guests/build/hello.elf, hello.bin (flat, load at 0x100000)
 #   guests/build/paging-ring3.elf
 #   guests/build/exits.elf
+#   guests/build/timer.elf
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -45,3 +46,4 @@ objcopy -O binary "$out/hello.elf" "$out/hello.bin"
 echo "built guests/build/hello.bin"
 link paging-ring3 "$here/paging-ring3/paging-ring3.c" "$here/paging-ring3/user.S"
 link exits "$here/exits/exits.c" "$here/exits/exits-probe.S"
+link timer "$here/timer/timer.c" "$here/timer/irq.S"

@@ -6,30 +6,60 @@
 import { ExitReason } from "./exit-reason.js";
 import { Mtd } from "./mtd.js";
 
+/**
+ * What the instruction emulator reads (vmm/emulator/handlers.ts
+ * EMULATOR_MTD): every register an operand can name, the segments, the
+ * control registers for the guest's paging, and the qualification.
+ */
+const EMULATOR_GROUPS =
+  Mtd.GPR_ACDB |
+  Mtd.GPR_BSD |
+  Mtd.RSP |
+  Mtd.RIP_LEN |
+  Mtd.RFLAGS |
+  Mtd.DS_ES |
+  Mtd.FS_GS |
+  Mtd.CS_SS |
+  Mtd.CR |
+  Mtd.QUAL;
+
+/**
+ * Groups every exit carries, whatever its handler needs, because the VMM's
+ * interrupt delivery runs after each one (vmm/interrupts.ts): EFLAGS.IF,
+ * the interruptibility and activity state (SDM §24.4.2), the IDT-vectoring
+ * information (§27.2.4, group INJ), EIP and the instruction length (to
+ * re-inject a software event and to end STI blocking), and the virtual TSC
+ * the device models run on (DESIGN.md §5).
+ */
+export const INTERRUPT_MTD = Mtd.RIP_LEN | Mtd.RFLAGS | Mtd.STA | Mtd.TSC | Mtd.INJ;
+
 /** Groups each handled reason needs. */
 export const REQUIRED_MTD: Readonly<Record<number, number>> = {
   [ExitReason.STARTUP]: 0,
   [ExitReason.RECALL]: 0,
+  [ExitReason.INTERRUPT_WINDOW]: 0,
+  [ExitReason.PREEMPTION_TIMER]: 0,
   [ExitReason.TRIPLE_FAULT]: 0,
   [ExitReason.CPUID]: Mtd.GPR_ACDB | Mtd.RIP_LEN,
   [ExitReason.HLT]: Mtd.RIP_LEN | Mtd.RFLAGS | Mtd.STA,
   [ExitReason.VMCALL]: Mtd.GPR_ACDB | Mtd.RIP_LEN | Mtd.CS_SS,
-  [ExitReason.IO_INSTRUCTION]: Mtd.GPR_ACDB | Mtd.RIP_LEN | Mtd.QUAL,
+  // IN/OUT need EAX and the qualification; INS/OUTS go through the emulator.
+  [ExitReason.IO_INSTRUCTION]: EMULATOR_GROUPS,
   [ExitReason.RDMSR]: Mtd.GPR_ACDB | Mtd.RIP_LEN | Mtd.SYSENTER | Mtd.TSC,
   [ExitReason.WRMSR]: Mtd.GPR_ACDB | Mtd.RIP_LEN | Mtd.SYSENTER,
-  [ExitReason.EPT_VIOLATION]: Mtd.QUAL,
+  // An access to guest-physical memory that is not RAM: emulated against the MMIO devices.
+  [ExitReason.EPT_VIOLATION]: EMULATOR_GROUPS,
 };
 
 /**
- * The MTD to give the portal for `reason`: the required groups, plus STA for
- * instruction exits so that completing the instruction can end a blocking
- * by STI or MOV SS (vmm/reply.ts advanceEip). Unhandled reasons need QUAL
- * only (their stop reason names the reason).
+ * The MTD to give the portal for `reason`: the required groups plus
+ * INTERRUPT_MTD (which includes STA, so that completing an instruction can
+ * end a blocking by STI or MOV SS, vmm/reply.ts advanceEip). Unhandled
+ * reasons add QUAL (their stop reason names the reason).
  */
 export function portalMtd(reason: number): number {
-  const need = REQUIRED_MTD[reason];
-  if (need === undefined) return Mtd.QUAL;
-  return (need & Mtd.RIP_LEN ? need | Mtd.STA : need) >>> 0;
+  const need = REQUIRED_MTD[reason] ?? Mtd.QUAL;
+  return (need | INTERRUPT_MTD) >>> 0;
 }
 
 /** Exit reasons that get a portal: every basic reason the SDM defines (0-65)

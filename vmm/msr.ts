@@ -18,6 +18,8 @@
 //          fixed-range MTRRs, 0x2FF MTRRdefType: stored and returned;
 //          reserved bits and undefined memory types raise #GP (SDM §11.11).
 
+import { SnapshotReader } from "../devices/snapshot.js";
+
 export const Msr = {
   TSC: 0x10,
   PLATFORM_ID: 0x17,
@@ -94,6 +96,8 @@ function validMtrrWrite(index: number, lo: number, hi: number): boolean {
   return true;
 }
 
+const MSR_SNAPSHOT = "msr-file";
+
 /** The per-VM MSR file of everything that is not guest state. */
 export class MsrFile {
   private readonly stored = new Map<number, MsrValue>();
@@ -133,5 +137,31 @@ export class MsrFile {
     if (!isMtrr(index) || !validMtrrWrite(index, lo, hi)) return false;
     this.stored.set(index, { lo: lo >>> 0, hi: hi >>> 0 });
     return true;
+  }
+
+  /** The stored MSRs as [index, lo, hi] triples in index order (a checkpoint; deterministic). */
+  save(): unknown {
+    const msrs = [...this.stored.entries()].sort((a, b) => a[0] - b[0]).map(([i, v]) => [i, v.lo, v.hi]);
+    return { kind: MSR_SNAPSHOT, version: 1, msrs };
+  }
+
+  /** Replaces the stored MSRs; every entry must be one a WRMSR could have stored. Throws SnapshotError, state unchanged. */
+  restore(state: unknown): void {
+    const r = new SnapshotReader(state, MSR_SNAPSHOT, 1);
+    const raw = r.raw("msrs");
+    if (!Array.isArray(raw)) throw r.fail("field msrs must be an array of [index, lo, hi]");
+    const next = new Map<number, MsrValue>();
+    for (const e of raw) {
+      const ok =
+        Array.isArray(e) && e.length === 3 && e.every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffff_ffff);
+      if (!ok) throw r.fail(`entry ${JSON.stringify(e)} is not [index, lo, hi] of 32-bit integers`);
+      const [index, lo, hi] = e as number[];
+      const storable = index === Msr.MISC_ENABLE || (isMtrr(index) && validMtrrWrite(index, lo, hi));
+      if (!storable) throw r.fail(`MSR 0x${index.toString(16)} = ${hi}:${lo} is not a value WRMSR stores`);
+      next.set(index, { lo, hi });
+    }
+    if (!next.has(Msr.MISC_ENABLE)) throw r.fail("IA32_MISC_ENABLE is missing");
+    this.stored.clear();
+    for (const [i, v] of next) this.stored.set(i, v);
   }
 }

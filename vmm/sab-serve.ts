@@ -8,7 +8,7 @@
 // The layout is proto/sab-channel.ts, shared with the root task.
 import { workerData } from "piscina";
 import { ChannelState, Ctl, DATA_OFFSET } from "../proto/sab-channel.js";
-import type { VmmBoot } from "./vmm.js";
+import type { ServedVmmBoot } from "./fault-serve.js";
 
 export type ServeEnd = "closed" | "threw";
 
@@ -66,11 +66,6 @@ function describe(e: unknown): string {
 /** Piscina's task function (vmm/sab-worker-entry.mjs): this VM's Vmm behind its channel. */
 export default async function serveVmm(task: ServeTask): Promise<ServeEnd> {
   // Loaded here, not at the top, so that serveChannel alone stays free of the VMM (test stand-ins use it).
-  const { Vmm } = await import("./vmm.js");
-  let vmm: InstanceType<typeof Vmm> | null = null;
-  // Built on the first exit, so that a constructor that throws is reported like a handler that throws.
-  return serveChannel(task.channel, (exit) => {
-    vmm ??= new Vmm(workerData as VmmBoot);
-    return vmm.handle(exit);
-  });
+  const { serveVmmExits } = await import("./fault-serve.js");
+  return serveChannel(task.channel, serveVmmExits(workerData as ServedVmmBoot));
 }

@@ -150,7 +150,7 @@ describe("I/O instruction (30)", () => {
 
   it("IN AX from an unclaimed port reads 0xFFFF and keeps EAX bits 31:16", () => {
     const r = roundTrip(makeVmm(), ExitReason.IO_INSTRUCTION, {
-      qual: ioQual(0x80, 2, true),
+      qual: ioQual(0x300, 2, true),
       instLen: 2,
       state: ring0State({ eip: EIP, eax: 0x1234_0000 }),
     });
@@ -160,21 +160,37 @@ describe("I/O instruction (30)", () => {
 
   it("IN EAX from an unclaimed port reads all ones", () => {
     const r = roundTrip(makeVmm(), ExitReason.IO_INSTRUCTION, {
-      qual: ioQual(0x80, 4, true),
+      qual: ioQual(0x300, 4, true),
       instLen: 1,
       state: ring0State({ eip: EIP }),
     });
     expect(r.state!.eax).toBe(0xffff_ffff);
   });
 
-  it("string I/O (OUTSB) stops the VM with a clear reason", () => {
-    const r = roundTrip(makeVmm(), ExitReason.IO_INSTRUCTION, {
+  it("string I/O (OUTSB) sends DS:ESI's byte to the port, ESI + 1, EIP past the instruction (SDM Vol. 2B OUTS)", () => {
+    const ram = new Uint8Array(new SharedArrayBuffer(1 << 20));
+    ram[0x5000] = 0x5a;
+    ram[EIP & 0xfffff] = 0x6e; // OUTSB
+    const vmm = makeVmm(0, { ram: ram.buffer as SharedArrayBuffer });
+    const flatData = { sel: 0x10, base: 0, limit: 0xffff_ffff, ar: 0xc093 };
+    const r = roundTrip(vmm, ExitReason.IO_INSTRUCTION, {
       qual: ioQual(0x3f8, 1, false, true),
       instLen: 1,
-      state: ring0State({ eip: EIP }),
+      state: ring0State({
+        eip: EIP & 0xfffff,
+        esi: 0x5000,
+        edx: 0x3f8,
+        ds: flatData,
+        es: flatData,
+        fs: flatData,
+        gs: flatData,
+        cr0: 0x11,
+      }),
     });
-    expect(r.stop).toBe(true);
-    expect(r.stopReason).toBe("string I/O not supported yet (OUTS at port 0x3f8)");
+    expect(r.stop).toBe(false);
+    expect([...r.consoleOut!]).toEqual([0x5a]);
+    expect(r.state!.esi).toBe(0x5001);
+    expect(r.state!.eip).toBe((EIP & 0xfffff) + 1);
   });
 
   it("console bytes of several exits each leave with their own reply", () => {
@@ -302,10 +318,11 @@ describe("exits that stop the VM", () => {
     expect(roundTrip(makeVmm(), ExitReason.TRIPLE_FAULT).stopReason).toBe("triple fault");
   });
 
-  it("EPT violation (48): names the guest-physical address", () => {
-    const r = roundTrip(makeVmm(), ExitReason.EPT_VIOLATION, { guestPhysical: 0xfee0_0030 });
+  it("EPT violation (48) on an instruction fetch outside RAM names the guest-physical address", () => {
+    // Qualification bit 2: the access was an instruction fetch (SDM Table 27-7).
+    const r = roundTrip(makeVmm(), ExitReason.EPT_VIOLATION, { qual: 0x4, guestPhysical: 0xfee0_0030 });
     expect(r.stop).toBe(true);
-    expect(r.stopReason).toBe("unhandled access to guest-physical 0xfee00030 (no RAM, no device)");
+    expect(r.stopReason).toContain("0xfee00030");
   });
 
   it("an unhandled reason is named by number and name", () => {
@@ -338,5 +355,150 @@ describe("Vmm.handle", () => {
   it("takes and returns encoded protobuf bytes", () => {
     const out = makeVmm().handle(encodeExit(ExitReason.RECALL));
     expect(out).toBeInstanceOf(Uint8Array);
+  });
+});
+
+/** An OUT of AL to `port` through the whole VMM (SDM Table 27-5 qualification). */
+function out(vmm: ReturnType<typeof makeVmm>, port: number, value: number, tsc = 0) {
+  return roundTrip(vmm, ExitReason.IO_INSTRUCTION, {
+    qual: ioQual(port, 1, false),
+    instLen: 1,
+    tsc,
+    state: ring0State({ eip: EIP, eax: value }),
+  });
+}
+
+/** The 8259A pair at vectors 0x20/0x28 with only IRQ 0 unmasked, and PIT counter 0 in mode 2 with divisor `n` (datasheets). */
+function programTimer(vmm: ReturnType<typeof makeVmm>, n: number) {
+  for (const [port, v] of [
+    [0x20, 0x11],
+    [0x21, 0x20],
+    [0x21, 0x04],
+    [0x21, 0x01],
+    [0xa0, 0x11],
+    [0xa1, 0x28],
+    [0xa1, 0x02],
+    [0xa1, 0x01],
+    [0x21, 0xfe],
+    [0xa1, 0xff],
+    [0x43, 0x34],
+    [0x40, n & 0xff],
+  ])
+    out(vmm, port, v);
+  return out(vmm, 0x40, n >> 8);
+}
+
+describe("device interrupts and virtual time", () => {
+  it("every reply carries the earliest device deadline (the PIT's first edge, 8254 mode 2: N + 1 CLK cycles)", () => {
+    const r = programTimer(makeVmm(), 11932);
+    expect(r.deadline).toBe(Math.ceil((11933 * 100_000_000) / 1_193_182));
+  });
+
+  it("the preemption-timer exit (52) at the deadline injects IRQ 0 as vector 0x20 and wakes the HLT", () => {
+    const vmm = makeVmm();
+    const deadline = programTimer(vmm, 11932).deadline as number;
+    const r = roundTrip(vmm, ExitReason.PREEMPTION_TIMER, {
+      tsc: deadline,
+      state: ring0State({ eflags: 0x202, actvState: 1 }),
+    });
+    expect(r.injectValid).toBe(true);
+    expect(r.inject).toEqual({ vector: 0x20, type: 0, hasError: false, error: 0 });
+    expect(r.state!.actvState).toBe(0);
+    expect(r.deadline).toBeGreaterThan(deadline);
+  });
+
+  it("with IF = 0 the pending IRQ waits: an interrupt-window request, then the window exit (7) injects it", () => {
+    const vmm = makeVmm();
+    const deadline = programTimer(vmm, 100).deadline as number;
+    const held = roundTrip(vmm, ExitReason.PREEMPTION_TIMER, { tsc: deadline, state: ring0State({ eflags: 0x2 }) });
+    expect(held.injectValid).toBe(false);
+    expect(held.wantIntrWindow).toBe(true);
+    const w = roundTrip(vmm, ExitReason.INTERRUPT_WINDOW, { tsc: deadline + 5, state: ring0State({ eflags: 0x202 }) });
+    expect(w.inject?.vector).toBe(0x20);
+    expect(w.wantIntrWindow).toBe(false);
+  });
+
+  it("a write to the debug-exit port 0xF4 stops the VM with status (value << 1) | 1", () => {
+    const r = roundTrip(makeVmm(), ExitReason.IO_INSTRUCTION, {
+      qual: ioQual(0xf4, 4, false),
+      instLen: 1,
+      state: ring0State({ eip: EIP, eax: 2 }),
+    });
+    expect(r).toMatchObject({
+      stop: true,
+      exitCode: 5,
+      stopReason: "guest exit through the debug-exit port with status 5",
+    });
+  });
+
+  it("the 8042 reset command (FEh to port 0x64) reboots the guest: the reply is the startup state again", () => {
+    const image = Uint8Array.of(0xfa, 0xf4);
+    const vmm = makeVmm(16 << 20, { image, format: "flat" });
+    roundTrip(vmm, ExitReason.STARTUP);
+    const r = out(vmm, 0x64, 0xfe);
+    expect(r.stop).toBe(false);
+    expect(r.state!.eip).toBe(0x100000);
+    expect(r.state!.cr0).toBe(0x11);
+    expect(r.state!.eflags).toBe(0x2);
+  });
+});
+
+describe("Linux boot at startup (Documentation/x86/boot.rst, 32-bit boot protocol)", () => {
+  it("starts at code32_start with __BOOT_CS 0x10, __BOOT_DS 0x18, ESI = boot_params, IF = 0, EBX = EBP = EDI = 0", async () => {
+    const { handBuiltBzImage } = await import("./boot/testing/bzimage-builder.js");
+    const vmm = makeVmm(32 << 20, {
+      kernel: handBuiltBzImage({ prefAddress: 0x100000, initSize: 0x100000 }),
+      cmdline: "console=ttyS0",
+    });
+    const r = roundTrip(vmm, ExitReason.STARTUP);
+    const s = r.state!;
+    expect(r.stop).toBe(false);
+    expect(s.eip).toBe(0x100000);
+    expect(s.cs!.sel).toBe(0x10);
+    for (const seg of [s.ds, s.es, s.ss]) expect(seg!.sel).toBe(0x18);
+    expect(s.esi).toBe(0x7000);
+    expect([s.ebx, s.ebp, s.edi]).toEqual([0, 0, 0]);
+    expect(s.eflags! & 0x200).toBe(0);
+    expect(s.gdtr).toEqual({ base: 0x500, limit: 31 });
+    expect(s.cr0! & 0x8000_0001).toBe(1); // PE on, PG off
+  });
+
+  it("a malformed kernel stops the VM with exit code 1 and the loader's one-line error", () => {
+    const r = roundTrip(makeVmm(16 << 20, { kernel: new Uint8Array(4096) }), ExitReason.STARTUP);
+    expect(r).toMatchObject({
+      stop: true,
+      exitCode: 1,
+      stopReason: 'linux: no "HdrS" magic at 0x202: not a Linux kernel image',
+    });
+  });
+});
+
+describe("Vmm.save / Vmm.restore (DESIGN.md §6 microreboot)", () => {
+  it("a fresh VMM restored from a checkpoint answers the next exit exactly as the original", () => {
+    const a = makeVmm();
+    const deadline = programTimer(a, 500).deadline as number;
+    const saved = a.save();
+    const b = makeVmm();
+    b.restore(saved);
+    expect(b.save()).toEqual(saved);
+    const exit = { tsc: deadline, state: ring0State({ eflags: 0x202 }) };
+    expect(roundTrip(b, ExitReason.PREEMPTION_TIMER, exit)).toEqual(roundTrip(a, ExitReason.PREEMPTION_TIMER, exit));
+  });
+
+  it("keeps MSRs written through WRMSR", () => {
+    const a = makeVmm();
+    roundTrip(a, ExitReason.WRMSR, { instLen: 2, state: ring0State({ eip: EIP, ecx: 0x2ff, eax: 0xc06, edx: 0 }) });
+    const b = makeVmm();
+    b.restore(a.save());
+    const r = roundTrip(b, ExitReason.RDMSR, { instLen: 2, state: ring0State({ eip: EIP, ecx: 0x2ff }) });
+    expect(r.state!.eax).toBe(0xc06);
+  });
+
+  it("refuses a checkpoint of the wrong kind and keeps its state", () => {
+    const a = makeVmm();
+    programTimer(a, 500);
+    const before = a.save();
+    expect(() => a.restore({ kind: "vmm", version: 1 })).toThrow(/snapshot/);
+    expect(a.save()).toEqual(before);
   });
 });

@@ -3,8 +3,21 @@
 // virtual time (DESIGN.md §5), the exit sequence number and per-reason exit
 // counts (moat run --stats).
 import type { Vmcs } from "../vmx/vmcs.js";
+import * as F from "../vmx/vmcs-fields.js";
 import type { Ec } from "./ec.js";
-import type { GuestContext } from "./state-groups.js";
+import { GROUPS, type GuestContext, readField, writeField } from "./state-groups.js";
+
+/** Every field a VmReply can write (state-groups.ts and the VM-entry event fields, vm-reply.ts). */
+const REPLY_FIELDS: readonly number[] = [
+  ...GROUPS.flatMap((g) => [
+    ...(g.scalars ?? []).map(([, f]) => f),
+    ...(g.segments ?? []).flatMap(([, sel, base, limit, ar]) => [sel, base, limit, ar]),
+    ...(g.tables ?? []).flatMap(([, base, limit]) => [base, limit]),
+  ]),
+  F.VM_ENTRY_INTR_INFO_FIELD,
+  F.VM_ENTRY_EXCEPTION_ERROR_CODE,
+  F.VM_ENTRY_INSTRUCTION_LEN,
+];
 
 export type VcpuStatus = "ready" | "waiting" | "halted" | "stopped";
 
@@ -32,6 +45,14 @@ export class VcpuRun implements GuestContext {
   /** Host milliseconds spent running this vCPU's guest code. */
   hostMs = 0;
   readonly exitCounts = new Map<number, number>();
+  /** The VMM's device-state checkpoint from the last accepted reply (opaque bytes, DESIGN.md §6). */
+  checkpoint: Uint8Array | null = null;
+  /** Set when the VMM was replaced: the next exit carries `checkpoint` for it to restore. */
+  restoreNext = false;
+  /** performance.now() of the fault whose recovery is under way, -1 for none. */
+  recoverySince = -1;
+  /** The reply fields as they were before the reply now being applied (rollback of a refused reply). */
+  private readonly journal = new Float64Array(REPLY_FIELDS.length);
 
   constructor(
     /** The kernel's vCPU EC. */
@@ -50,5 +71,37 @@ export class VcpuRun implements GuestContext {
 
   get alive(): boolean {
     return this.status !== "stopped";
+  }
+
+  /** Remembers every field a reply may write, before it is applied. */
+  saveReplyFields(): void {
+    for (let i = 0; i < REPLY_FIELDS.length; i++) this.journal[i] = readField(this, REPLY_FIELDS[i]);
+  }
+
+  /** Undoes an applied reply that was then refused: the vCPU is as the exit left it. */
+  rollbackReplyFields(): void {
+    for (let i = 0; i < REPLY_FIELDS.length; i++) writeField(this, REPLY_FIELDS[i], this.journal[i]);
+  }
+
+  /**
+   * Policy `reset`: the vCPU as at power-on, before its startup event (NOVA
+   * VMI 254): no pending event or window request, active, registers clear.
+   * The VMM's startup reply sets the initial guest state.
+   */
+  reset(): void {
+    this.gpr.fill(0);
+    this.cr2 = 0;
+    this.deadline = 0;
+    this.checkpoint = null;
+    this.restoreNext = false;
+    this.startupPending = true;
+    this.ec.recallPending = false;
+    const v = this.vmcs;
+    v.write(F.VM_ENTRY_INTR_INFO_FIELD, 0);
+    v.write(F.GUEST_ACTIVITY_STATE, F.ACTIVITY_ACTIVE);
+    v.write(F.GUEST_INTERRUPTIBILITY_INFO, 0);
+    const windows = F.CPU_INTR_WINDOW_EXITING | F.CPU_NMI_WINDOW_EXITING;
+    v.write(F.CPU_BASED_VM_EXEC_CONTROL, (v.read(F.CPU_BASED_VM_EXEC_CONTROL) & ~windows) >>> 0);
+    if (this.status === "halted") this.status = "ready";
   }
 }

@@ -3,7 +3,7 @@
 // or carries fields wider than their VMCS encodings is refused as a whole
 // before anything is written. Guest-state values themselves are checked by
 // VM entry (entry-checks.ts), exactly as hardware would check them.
-import { type IGuestState, type IVmReply, VmReply } from "../../proto/index.js";
+import { type IGuestState, type IVmmCall, type IVmReply, VmReply } from "../../proto/index.js";
 import { MTD_REPLY_ALLOWED, mtdNames } from "../../proto/mtd.js";
 import * as F from "../vmx/vmcs-fields.js";
 import { GROUPS, type GuestContext, writeField } from "./state-groups.js";
@@ -20,6 +20,13 @@ export interface ReplyEffects {
   stop: boolean;
   stopReason: string;
   exitCode: number;
+  /** The groups the reply wrote (its MTD) and whether it injected an event. */
+  mtd: number;
+  injected: boolean;
+  /** The VMM's device-state checkpoint, opaque to the kernel (DESIGN.md §6), or null. */
+  checkpoint: Uint8Array | null;
+  /** Hypercalls the VMM makes with this reply; exit-dispatch.ts checks and rate-limits them. */
+  calls: IVmmCall[];
 }
 
 export type ReplyResult = { ok: true; effects: ReplyEffects } | { ok: false; reason: string };
@@ -116,6 +123,10 @@ export function applyReply(ctx: GuestContext, bytes: Uint8Array): ReplyResult {
       stop: r.stop ?? false,
       stopReason: r.stopReason ?? "",
       exitCode: r.exitCode ?? 0,
+      mtd,
+      injected: r.injectValid ?? false,
+      checkpoint: r.checkpoint && r.checkpoint.length > 0 ? r.checkpoint : null,
+      calls: r.calls ?? [],
     },
   };
 }

@@ -1,7 +1,11 @@
 // The `moat` command line (root task). `moat run <image|config>` boots the
 // VMs, streams their serial output, and reports how each ended.
+
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { campaignCommand, describeFault, FAULT_USAGE, FaultUsageError, injectCommand } from "./campaign-cli.js";
 import {
   ConfigError,
   DEFAULTS,
@@ -10,28 +14,63 @@ import {
   parseSize,
   TRANSPORTS,
   type Transport,
+  type VmSpec,
 } from "./config.js";
+import { ControlServer } from "./control-socket.js";
 import { ImageError } from "./image.js";
 import { Machine, type VmResult } from "./machine.js";
 import { formatStats } from "./stats.js";
 
 const USAGE = `usage: moat run <image.elf|image.bin|config.json> [options]
+       moat run --kernel <bzImage> [--initrd <file>] [--append <cmdline>] [options]
        moat tcb [--json]   source lines each component trusts (DESIGN.md §1)
+       moat conformance singlestep <dir> [--filter OPCODE] [--limit N]
+                           run a SingleStepTests directory (MOO files) on the processor
   --stats            print exits per reason for each VM at the end (like kvm_stat)
   --format elf|flat  image format (default: by ELF magic; .bin means flat)
   --load ADDR        load address of a flat image (default 0x100000)
-  --memory SIZE      guest RAM, e.g. 16M (default 16M)
+  --memory SIZE      guest RAM, e.g. 16M (default 16M; 64M with --kernel)
+  --kernel FILE      boot a Linux bzImage (32-bit boot protocol) instead of an image
+  --initrd FILE      the Linux initial ramdisk
+  --append TEXT      the kernel (or Multiboot) command line
+  --module FILE      a Multiboot module for the image (repeatable; its string is FILE)
   --transport sab|piscina  how exits reach the VMM worker: a shared-memory
                      channel (default) or one piscina task per exit
-  --quiet            do not stream guest output`;
+  --quiet            do not stream guest output
+  --prefix           prefix each line of guest output with its VM's name (default with several VMs)
+  --control SOCKET   serve the control socket (moat inject) and let VMMs commit injected faults
+${FAULT_USAGE}`;
 
 class UsageError extends Error {}
 
-function singleImage(path: string, v: Record<string, string | boolean | undefined>): MachineSpec {
+type RunValues = Record<string, string | boolean | string[] | undefined>;
+
+/** `--kernel` (Linux) or one image (with optional Multiboot modules) from the command line. */
+function bootFromArgs(path: string | undefined, v: RunValues): Pick<VmSpec, "image" | "kernel" | "initrd" | "modules"> {
+  const kernel = v.kernel as string | undefined;
+  const modules = (v.module as string[] | undefined) ?? [];
+  if (kernel === undefined) {
+    if (v.initrd !== undefined) throw new UsageError("--initrd needs --kernel");
+    if (path === undefined) throw new UsageError("run: expected exactly one image or config file, or --kernel");
+    return modules.length
+      ? { image: path, modules: modules.map((m) => ({ path: resolve(m), cmdline: m })) }
+      : { image: path };
+  }
+  if (path !== undefined) throw new UsageError(`run: --kernel boots Linux; give no image ("${path}") with it`);
+  if (modules.length) throw new UsageError("--module is for Multiboot images; Linux takes --initrd");
+  for (const k of ["format", "load"])
+    if (v[k] !== undefined) throw new UsageError(`--${k} applies to an image, not to --kernel`);
+  const initrd = v.initrd as string | undefined;
+  return { kernel: resolve(kernel), ...(initrd === undefined ? {} : { initrd: resolve(initrd) }) };
+}
+
+function singleImage(path: string | undefined, v: RunValues): MachineSpec {
   const format = v.format as string | undefined;
   if (format !== undefined && format !== "elf" && format !== "flat")
     throw new UsageError(`--format: expected elf or flat, got "${format}"`);
-  const memory = v.memory === undefined ? DEFAULTS.memoryBytes : parseSize(v.memory);
+  const files = bootFromArgs(path, v);
+  const defaultMemory = files.kernel === undefined ? DEFAULTS.memoryBytes : DEFAULTS.linuxMemoryBytes;
+  const memory = v.memory === undefined ? defaultMemory : parseSize(v.memory);
   if (memory === null) throw new UsageError(`--memory: expected a size like 16M, got "${v.memory}"`);
   const load = v.load === undefined ? undefined : Number(v.load);
   if (load !== undefined && !(Number.isInteger(load) && load >= 0 && load <= 0xffffffff))
@@ -42,14 +81,14 @@ function singleImage(path: string, v: Record<string, string | boolean | undefine
     vms: [
       {
         name: "vm0",
-        image: path,
+        ...files,
         format: format as "elf" | "flat" | undefined,
         load,
         memoryBytes: memory,
         priority: DEFAULTS.priority,
         quantum: DEFAULTS.quantum,
         policy: "destroy",
-        cmdline: "",
+        cmdline: (v.append as string | undefined) ?? "",
       },
     ],
   };
@@ -71,23 +110,47 @@ async function run(argv: string[]): Promise<number> {
       load: { type: "string" },
       memory: { type: "string" },
       transport: { type: "string" },
+      kernel: { type: "string" },
+      initrd: { type: "string" },
+      append: { type: "string" },
+      module: { type: "string", multiple: true },
+      prefix: { type: "boolean" },
+      control: { type: "string" },
     },
   });
-  if (positionals.length !== 1) throw new UsageError("run: expected exactly one image or config file");
-  const target = positionals[0];
-  const spec = target.endsWith(".json") ? loadConfig(target) : singleImage(target, values);
+  if (positionals.length > 1 || (positionals.length === 0 && values.kernel === undefined))
+    throw new UsageError("run: expected exactly one image or config file, or --kernel");
+  const target = positionals[0] as string | undefined;
+  const bootFlags = ["kernel", "initrd", "append", "module"].filter(
+    (k) => values[k as keyof typeof values] !== undefined,
+  );
+  if (target?.endsWith(".json") && bootFlags.length)
+    throw new UsageError(`--${bootFlags[0]} does not combine with a config file (give it there)`);
+  const spec = target?.endsWith(".json") ? loadConfig(target) : singleImage(target, values);
   if (values.transport !== undefined) {
     if (!TRANSPORTS.includes(values.transport as Transport))
       throw new UsageError(`--transport: expected sab or piscina, got "${values.transport}"`);
     spec.transport = values.transport as Transport;
   }
-  const many = spec.vms.length > 1;
+  const many = spec.vms.length > 1 || values.prefix === true;
+  if (values.control !== undefined) spec.faultHooks = true;
+  let control: ControlServer | null = null;
   const machine = new Machine(spec, {
     console: (vm, text) => {
       if (!values.quiet) process.stdout.write(many ? prefixLines(vm, text) : text);
     },
+    fault: (f) => {
+      control?.faultSeen(f);
+      process.stderr.write(`${describeFault(f)}\n`);
+    },
   });
-  const results = await machine.run();
+  if (values.control !== undefined) control = await ControlServer.listen(machine, values.control);
+  let results: VmResult[];
+  try {
+    results = await machine.run();
+  } finally {
+    await control?.close();
+  }
   if (many) flushPrefixes();
   for (const r of results) if (r.fault || r.exitCode !== 0 || many) process.stderr.write(`${describe(r)}\n`);
   if (values.stats) process.stderr.write(`${formatStats(results)}\n`);
@@ -121,20 +184,51 @@ async function tcb(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** `moat conformance singlestep <dir>`: the processor against recorded hardware runs. */
+async function conformance(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { filter: { type: "string" }, limit: { type: "string" } },
+  });
+  if (positionals[0] !== "singlestep" || positionals.length !== 2)
+    throw new UsageError("conformance: expected: conformance singlestep <dir>");
+  const limit = values.limit === undefined ? undefined : Number(values.limit);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0))
+    throw new UsageError(`--limit: expected a positive integer, got "${values.limit}"`);
+  const dir = positionals[1];
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${dir}: no such directory`);
+  const { runSinglestep, formatSinglestep } = await import("../conformance/singlestep.js");
+  const { MooFormatError } = await import("../conformance/moo.js");
+  let result: Awaited<ReturnType<typeof runSinglestep>>;
+  try {
+    result = await runSinglestep(dir, { filter: values.filter, limit });
+  } catch (e) {
+    if (e instanceof MooFormatError || (e as NodeJS.ErrnoException).code) throw new UsageError((e as Error).message);
+    throw e;
+  }
+  process.stdout.write(`${formatSinglestep(result)}\n`);
+  return result.failed > 0 ? 1 : 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     if (cmd === "run") return await run(rest);
     if (cmd === "tcb") return await tcb(rest);
+    if (cmd === "conformance") return await conformance(rest);
+    if (cmd === "campaign") return await campaignCommand(rest);
+    if (cmd === "inject") return await injectCommand(rest);
     if (cmd === "help" || cmd === "--help" || cmd === undefined) {
       process.stdout.write(`${USAGE}\n`);
       return cmd === undefined ? 2 : 0;
     }
     throw new UsageError(`unknown command "${cmd}"`);
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof ImageError || e instanceof UsageError || isArgError(e)) {
+    const usage = e instanceof UsageError || e instanceof FaultUsageError || isArgError(e);
+    if (e instanceof ConfigError || e instanceof ImageError || usage) {
       process.stderr.write(`moat: ${(e as Error).message}\n`);
-      if (e instanceof UsageError || isArgError(e)) process.stderr.write(`${USAGE}\n`);
+      if (usage) process.stderr.write(`${USAGE}\n`);
       return 2;
     }
     throw e;

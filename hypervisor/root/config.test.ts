@@ -62,3 +62,70 @@ describe("parseSize", () => {
     ]);
   });
 });
+
+describe("boot files: image with Multiboot modules, or a Linux kernel with its initrd", () => {
+  it("resolves kernel and initrd against the config's folder and defaults Linux VMs to 64 MiB", () => {
+    const spec = parseConfig(
+      JSON.stringify({ vms: [{ kernel: "bz", initrd: "rd.gz", cmdline: "console=ttyS0" }] }),
+      "/c/vms.json",
+    );
+    expect(spec.vms[0]).toMatchObject({
+      kernel: "/c/bz",
+      initrd: "/c/rd.gz",
+      cmdline: "console=ttyS0",
+      memoryBytes: 64 << 20,
+    });
+    expect(spec.vms[0].image).toBeUndefined();
+  });
+
+  it("reads modules as paths or {path, cmdline}", () => {
+    const spec = parseConfig(
+      JSON.stringify({ vms: [{ image: "k.elf", modules: ["m1", { path: "m2", cmdline: "two" }] }] }),
+      "/c/vms.json",
+    );
+    expect(spec.vms[0].modules).toEqual([
+      { path: "/c/m1", cmdline: "m1" },
+      { path: "/c/m2", cmdline: "two" },
+    ]);
+  });
+
+  it.each([
+    [{ kernel: "bz", image: "a" }, "vms[0].image: give either image (ELF or flat) or kernel (Linux bzImage), not both"],
+    [{ image: "a", initrd: "rd" }, "vms[0].initrd: needs a Linux kernel (field kernel)"],
+    [{ kernel: "bz", modules: ["m"] }, "vms[0].modules: Multiboot modules go with image; a Linux kernel takes initrd"],
+    [{ kernel: "bz", format: "elf" }, "vms[0].format: applies to image, not to a Linux kernel"],
+    [{ image: "a", modules: [{ path: "m", size: 1 }] }, "vms[0].modules[0].size: unknown field"],
+  ])("rejects %j", (vm, msg) => {
+    expect(() => parseConfig(JSON.stringify({ vms: [vm] }), "vms.json")).toThrow(`vms.json: ${msg}`);
+  });
+});
+
+describe("containment fields (DESIGN.md §6)", () => {
+  it("reads each VM's policy and console log file, and the VMM limits", () => {
+    const spec = parseConfig(
+      JSON.stringify({
+        vms: [{ image: "a", policy: "restart", log: "logs/a.log" }, { image: "b" }],
+        exitDeadlineMs: 250,
+        vmmHeapMb: 64,
+        standbyVmms: 2,
+      }),
+      "/c/vms.json",
+    );
+    expect(spec.vms[0]).toMatchObject({ policy: "restart", log: "/c/logs/a.log" });
+    expect(spec.vms[1].policy).toBe("destroy");
+    expect(spec.vms[1].log).toBeUndefined();
+    expect(spec).toMatchObject({ exitDeadlineMs: 250, vmmHeapMb: 64, standbyVmms: 2 });
+  });
+
+  it.each([
+    [
+      { vms: [{ image: "a", policy: "reboot" }] },
+      'vms.json: vms[0].policy: expected "destroy", "reset" or "restart", got "reboot"',
+    ],
+    [{ vms: [{ image: "a", log: "" }] }, 'vms.json: vms[0].log: expected a non-empty string, got ""'],
+    [{ vms: [{ image: "a" }], vmmHeapMb: 4 }, "vms.json: vmmHeapMb: 4 is outside 16..16384"],
+    [{ vms: [{ image: "a" }], standbyVmms: 99 }, "vms.json: standbyVmms: 99 is outside 0..16"],
+  ])("rejects %j naming the field", (cfg, msg) => {
+    expect(() => parse(cfg)).toThrow(msg);
+  });
+});

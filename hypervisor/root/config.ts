@@ -5,10 +5,23 @@ import { dirname, resolve } from "node:path";
 
 export type ImageFormat = "elf" | "flat";
 
+/** A Multiboot module: a file and the string the guest sees with it. */
+export interface ModuleSpec {
+  /** Absolute path. */
+  path: string;
+  cmdline: string;
+}
+
 export interface VmSpec {
   name: string;
-  /** Absolute path of the guest image. */
-  image: string;
+  /** Absolute path of the guest image (ELF or flat); absent when `kernel` is given. */
+  image?: string;
+  /** Absolute path of a Linux bzImage, booted with the Linux boot protocol instead of `image`. */
+  kernel?: string;
+  /** Absolute path of the Linux initrd (with `kernel`). */
+  initrd?: string;
+  /** Multiboot modules (with `image`). */
+  modules?: ModuleSpec[];
   format?: ImageFormat;
   /** Guest-physical load address of a flat image. */
   load?: number;
@@ -17,9 +30,20 @@ export interface VmSpec {
   priority: number;
   /** SC quantum in virtual TSC ticks (instructions). */
   quantum: number;
-  policy: "destroy";
+  /** What a VMM fault does to this VM (DESIGN.md §6). */
+  policy: Policy;
   cmdline: string;
+  /** File that receives the VM's console output (absolute path), if any. */
+  log?: string;
 }
+
+/**
+ * destroy: the VM stops, the others go on; reset: the guest reboots with a
+ * fresh VMM; restart: a fresh VMM restores the last device-state checkpoint
+ * and the exit whose reply was lost is delivered again (VMM microreboot).
+ */
+export type Policy = "destroy" | "reset" | "restart";
+export const POLICIES: readonly Policy[] = ["destroy", "reset", "restart"];
 
 /** How exits travel to a VMM worker (DESIGN.md §7). */
 export type Transport = "sab" | "piscina";
@@ -31,13 +55,26 @@ export interface MachineSpec {
   transport: Transport;
   /** Host milliseconds a VMM may take for one exit. */
   exitDeadlineMs: number;
+  /** Host milliseconds a fresh VMM worker may take for its first exit (thread start included). */
+  bootDeadlineMs?: number;
+  /** Heap limit of each VMM worker in MiB: a VMM that leaks dies alone. */
+  vmmHeapMb?: number;
+  /** VMM workers started in advance per VM with policy restart or reset, so that recovery need not wait for one to boot. */
+  standbyVmms?: number;
+  /** VMMs commit the fault orders the injector attaches to exits (campaigns, `moat run --control`). */
+  faultHooks?: boolean;
 }
 
 export const DEFAULTS = {
   memoryBytes: 16 * 1024 * 1024,
+  /** A Linux kernel needs room for itself (init_size from its runtime start, 16 MiB for ours) and the initrd. */
+  linuxMemoryBytes: 64 * 1024 * 1024,
   priority: 1,
   quantum: 1_000_000,
   exitDeadlineMs: 10_000,
+  bootDeadlineMs: 60_000,
+  vmmHeapMb: 256,
+  standbyVmms: 1,
   flatLoad: 0x10_0000,
 };
 
@@ -98,7 +135,7 @@ export function parseSize(v: unknown): number | null {
 }
 
 function memory(f: Fields): number {
-  if (f.obj.memory === undefined) return DEFAULTS.memoryBytes;
+  if (f.obj.memory === undefined) return f.obj.kernel === undefined ? DEFAULTS.memoryBytes : DEFAULTS.linuxMemoryBytes;
   const n = parseSize(f.obj.memory);
   if (n === null) f.fail("memory", `expected a size like "16M" or a number of MiB, got ${show(f.obj.memory)}`);
   if (n % 4096 !== 0 || n < 1024 * 1024 || n > MAX_MEMORY)
@@ -117,6 +154,10 @@ const VM_KEYS = [
   "quantum",
   "policy",
   "cmdline",
+  "log",
+  "kernel",
+  "initrd",
+  "modules",
 ] as const;
 
 function vmSpec(f: Fields, base: string, index: number): VmSpec {
@@ -125,19 +166,61 @@ function vmSpec(f: Fields, base: string, index: number): VmSpec {
   if (format !== undefined && format !== "elf" && format !== "flat")
     f.fail("format", `expected "elf" or "flat", got ${show(format)}`);
   const policy = f.string("policy", false) ?? "destroy";
-  if (policy !== "destroy") f.fail("policy", `expected "destroy" (the only policy so far), got ${show(policy)}`);
+  if (!POLICIES.includes(policy as Policy))
+    f.fail("policy", `expected "destroy", "reset" or "restart", got ${show(policy)}`);
+  const log = f.string("log", false);
   return {
     name: f.string("name", false) ?? `vm${index}`,
-    image: resolve(base, f.string("image", true) as string),
+    ...bootFiles(f, base),
     format: format as ImageFormat | undefined,
     load: f.int("load", 0, 0xffff_ffff),
     entry: f.int("entry", 0, 0xffff_ffff),
     memoryBytes: memory(f),
     priority: f.int("priority", 1, 255) ?? DEFAULTS.priority,
     quantum: f.int("quantum", 1000, 1e9) ?? DEFAULTS.quantum,
-    policy: "destroy",
+    policy: policy as Policy,
     cmdline: f.string("cmdline", false) ?? "",
+    ...(log === undefined ? {} : { log: resolve(base, log) }),
   };
+}
+
+/**
+ * What the VM boots: `image` (ELF or flat, with optional Multiboot
+ * `modules`), or `kernel` (a Linux bzImage, with an optional `initrd`).
+ */
+function bootFiles(f: Fields, base: string): Pick<VmSpec, "image" | "kernel" | "initrd" | "modules"> {
+  const kernel = f.string("kernel", false);
+  if (kernel === undefined) {
+    if (f.obj.initrd !== undefined) f.fail("initrd", "needs a Linux kernel (field kernel)");
+    const image = resolve(base, f.string("image", true) as string);
+    return f.obj.modules === undefined ? { image } : { image, modules: moduleSpecs(f, base) };
+  }
+  if (f.obj.image !== undefined) f.fail("image", "give either image (ELF or flat) or kernel (Linux bzImage), not both");
+  if (f.obj.modules !== undefined) f.fail("modules", "Multiboot modules go with image; a Linux kernel takes initrd");
+  for (const k of ["format", "load", "entry"]) {
+    if (f.obj[k] !== undefined) f.fail(k, "applies to image, not to a Linux kernel");
+  }
+  const initrd = f.string("initrd", false);
+  return { kernel: resolve(base, kernel), ...(initrd === undefined ? {} : { initrd: resolve(base, initrd) }) };
+}
+
+/** modules: an array of paths or {path, cmdline}; a bare path's string is the path as written. */
+function moduleSpecs(f: Fields, base: string): ModuleSpec[] {
+  const list = f.obj.modules;
+  if (!Array.isArray(list))
+    return f.fail("modules", `expected an array of paths or {path, cmdline}, got ${show(list)}`);
+  return list.map((m, i) => {
+    if (typeof m === "string" && m !== "") return { path: resolve(base, m), cmdline: m };
+    if (typeof m !== "object" || m === null || Array.isArray(m)) {
+      return f.fail(`modules[${i}]`, `expected a path or {path, cmdline}, got ${show(m)}`);
+    }
+    const mf = new Fields(f.file, `${f.path}modules[${i}].`, m as Json);
+    mf.only(["path", "cmdline"]);
+    const path = mf.string("path", true) as string;
+    const cmdline = mf.obj.cmdline === undefined ? path : mf.obj.cmdline;
+    if (typeof cmdline !== "string") mf.fail("cmdline", `expected a string, got ${show(cmdline)}`);
+    return { path: resolve(base, path), cmdline: cmdline as string };
+  });
 }
 
 /** Parses a machine config from JSON text; `file` names it in errors. */
@@ -151,7 +234,7 @@ export function parseConfig(text: string, file: string): MachineSpec {
   if (typeof json !== "object" || json === null || Array.isArray(json))
     throw new ConfigError(`${file}: expected a JSON object`);
   const top = new Fields(file, "", json as Json);
-  top.only(["vms", "exitDeadlineMs", "transport"]);
+  top.only(["vms", "exitDeadlineMs", "bootDeadlineMs", "vmmHeapMb", "standbyVmms", "transport"]);
   const transport = top.string("transport", false) ?? "sab";
   if (!TRANSPORTS.includes(transport as Transport))
     top.fail("transport", `expected "sab" or "piscina", got ${show(transport)}`);
@@ -172,6 +255,9 @@ export function parseConfig(text: string, file: string): MachineSpec {
     vms: specs,
     transport: transport as Transport,
     exitDeadlineMs: top.int("exitDeadlineMs", 1, 3_600_000) ?? DEFAULTS.exitDeadlineMs,
+    bootDeadlineMs: top.int("bootDeadlineMs", 1, 3_600_000) ?? DEFAULTS.bootDeadlineMs,
+    vmmHeapMb: top.int("vmmHeapMb", 16, 16_384) ?? DEFAULTS.vmmHeapMb,
+    standbyVmms: top.int("standbyVmms", 0, 16) ?? DEFAULTS.standbyVmms,
   };
 }
 

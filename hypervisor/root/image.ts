@@ -1,8 +1,9 @@
-// Reads a guest image for the root task (the VMM has no file access of its
-// own; it gets the bytes). The format is told by the ELF magic unless the
-// config names it; the VMM's loader checks the rest.
+// Reads a VM's boot files for the root task (the VMM has no file access of
+// its own; it gets the bytes): an ELF or flat image with its Multiboot
+// modules, or a Linux kernel with its initrd. The image format is told by the
+// ELF magic unless the config names it; the VMM's loaders check the rest.
 import { readFileSync, statSync } from "node:fs";
-import type { ImageFormat } from "./config.js";
+import type { ImageFormat, VmSpec } from "./config.js";
 
 export class ImageError extends Error {}
 
@@ -10,6 +11,45 @@ export class ImageError extends Error {}
 const MAX_IMAGE = 3 * 1024 * 1024 * 1024;
 
 const isElf = (b: Uint8Array) => b.length >= 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
+
+/** What the root task passes to the VMM to boot (vmm-host.ts VmmBootData). */
+export interface BootFiles {
+  image: Uint8Array;
+  format: ImageFormat;
+  kernel?: Uint8Array;
+  initrd?: Uint8Array;
+  modules?: { bytes: Uint8Array; cmdline: string }[];
+}
+
+/** Reads every file `spec` boots from; throws ImageError naming the file. */
+export function readBootFiles(spec: VmSpec): BootFiles {
+  if (spec.kernel !== undefined) {
+    const kernel = readFile(spec.kernel, "Linux kernel");
+    const initrd = spec.initrd === undefined ? undefined : readFile(spec.initrd, "initrd");
+    return { image: new Uint8Array(0), format: "flat", kernel, ...(initrd ? { initrd } : {}) };
+  }
+  if (spec.image === undefined) throw new ImageError(`VM ${spec.name}: neither an image nor a kernel to boot`);
+  const { bytes, format } = readImage(spec.image, spec.format);
+  if (!spec.modules?.length) return { image: bytes, format };
+  const modules = spec.modules.map((m) => ({ bytes: readFile(m.path, "Multiboot module"), cmdline: m.cmdline }));
+  return { image: bytes, format, modules };
+}
+
+/** A whole file of at most MAX_IMAGE bytes; `what` names it in errors. Empty files are refused. */
+function readFile(path: string, what: string): Uint8Array {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new ImageError(`${path}: ${what} is not a regular file`);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof ImageError) throw e;
+    throw new ImageError(`${path}: cannot read ${what}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (size === 0) throw new ImageError(`${path}: ${what} is empty`);
+  if (size > MAX_IMAGE) throw new ImageError(`${path}: ${what} of ${size} bytes is larger than any guest RAM`);
+  return new Uint8Array(readFileSync(path));
+}
 
 export function readImage(path: string, format?: ImageFormat): { bytes: Uint8Array; format: ImageFormat } {
   let size: number;

@@ -11,11 +11,17 @@ import { type Channel, ChannelFault } from "../kernel/channel.js";
 export interface VmmBootData {
   vm: number;
   ram: SharedArrayBuffer;
+  /** ELF or flat image; empty when `kernel` is given. */
   image: Uint8Array;
   format: "elf" | "flat";
   loadAddress?: number;
   entry?: number;
   cmdline?: string;
+  /** Linux bzImage and initrd (vmm/boot/linux.ts). */
+  kernel?: Uint8Array;
+  initrd?: Uint8Array;
+  /** Multiboot modules (vmm/boot/multiboot-info.ts). */
+  modules?: { bytes: Uint8Array; cmdline: string }[];
 }
 
 export interface VmmHostOptions {

@@ -8,6 +8,7 @@
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { ExitReason } from "../../proto/exit-reason.js";
+import { sealReply } from "../../proto/reply-checksum.js";
 import { encodeExit, makeVmm, ring0State } from "../../vmm/testing/exit-messages.js";
 import type { TestVmmData } from "../../vmm/testing/sab-test-vmm.js";
 import { ChannelFault } from "../kernel/channel.js";
@@ -114,8 +115,8 @@ describe("VmmSabHost round trips", () => {
       encodeExit(ExitReason.CPUID, { state: ring0State({ eax: 1 }), seq: 2 }),
       encodeExit(ExitReason.CPUID, { state: ring0State({ eax: 0x8000_0000 }), seq: 3 }),
     ];
-    // Buffer or Uint8Array, the bytes are what counts.
-    for (const exit of exits) expect(await host.call(exit)).toEqual(new Uint8Array(direct.handle(exit)));
+    // Buffer or Uint8Array, the bytes are what counts; the worker seals each reply (proto/reply-checksum.ts).
+    for (const exit of exits) expect(await host.call(exit)).toEqual(sealReply(direct.handle(exit)));
   });
 });
 

@@ -1,6 +1,7 @@
 // The vCPU state a guest starts in: 32-bit protected mode with flat
 // segments and paging off, the machine state of the Multiboot Specification
-// §3.2, expressed as VMCS guest-state values (SDM Vol. 3C §24.4.1).
+// §3.2 and of Linux's 32-bit boot protocol (boot.rst), expressed as VMCS
+// guest-state values (SDM Vol. 3C §24.4.1).
 import type { IGuestState } from "../../proto/index.js";
 import { Mtd } from "../../proto/mtd.js";
 
@@ -35,27 +36,35 @@ export const INITIAL_STATE_MTD =
 
 export interface InitialRegisters {
   entry: number;
-  /** Top of RAM: the first push stores just below it. */
+  /** Initial stack pointer: the first push stores just below it. */
   esp: number;
   eax: number;
   ebx: number;
+  esi?: number;
+  /** Selectors of the flat code and data segments (default 0x08 / 0x10). */
+  codeSel?: number;
+  dataSel?: number;
+  /** GDTR and IDTR (default base 0, limit 0xFFFF). */
+  gdtr?: { base: number; limit: number };
+  idtr?: { base: number; limit: number };
 }
 
 export function initialState(r: InitialRegisters): IGuestState {
-  const data = () => ({ sel: 0x10, base: 0, limit: 0xffff_ffff, ar: AR_DATA_32 });
+  const dataSel = r.dataSel ?? 0x10;
+  const data = () => ({ sel: dataSel, base: 0, limit: 0xffff_ffff, ar: AR_DATA_32 });
   return {
     eax: r.eax >>> 0,
     ebx: r.ebx >>> 0,
     ecx: 0,
     edx: 0,
     ebp: 0,
-    esi: 0,
+    esi: (r.esi ?? 0) >>> 0,
     edi: 0,
     esp: r.esp >>> 0,
     eip: r.entry >>> 0,
     instLen: 0,
     eflags: EFLAGS_RESERVED_1,
-    cs: { sel: 0x08, base: 0, limit: 0xffff_ffff, ar: AR_CODE_32 },
+    cs: { sel: r.codeSel ?? 0x08, base: 0, limit: 0xffff_ffff, ar: AR_CODE_32 },
     ds: data(),
     es: data(),
     fs: data(),
@@ -63,8 +72,8 @@ export function initialState(r: InitialRegisters): IGuestState {
     ss: data(),
     tr: { sel: 0, base: 0, limit: 0xffff, ar: AR_TSS_BUSY_32 },
     ldtr: { sel: 0, base: 0, limit: 0, ar: AR_UNUSABLE },
-    gdtr: { base: 0, limit: 0xffff },
-    idtr: { base: 0, limit: 0xffff },
+    gdtr: { ...(r.gdtr ?? { base: 0, limit: 0xffff }) },
+    idtr: { ...(r.idtr ?? { base: 0, limit: 0xffff }) },
     cr0: CR0_PE | CR0_ET,
     cr2: 0,
     cr3: 0,

@@ -5,7 +5,7 @@
 // where size excludes itself and type 1 is available RAM.
 import { describe, expect, it } from "vitest";
 import { GuestRam } from "../guest-ram.js";
-import { MBI_ADDRESS, writeMultibootInfo } from "./multiboot-info.js";
+import { MBI_ADDRESS, MODS_ADDRESS, writeMultibootInfo } from "./multiboot-info.js";
 
 function cString(r: GuestRam, at: number): string {
   let end = at;
@@ -66,5 +66,35 @@ describe("writeMultibootInfo", () => {
       false,
     );
     expect(writeMultibootInfo(new GuestRam(new SharedArrayBuffer(0x8000)), []).ok).toBe(false);
+  });
+});
+
+describe("writeMultibootInfo with modules (§3.3 flags bit 3, mods_count 20, mods_addr 24; 16-byte entries mod_start, mod_end, string, reserved)", () => {
+  const r = new GuestRam(new SharedArrayBuffer(16 << 20));
+  const mods = [
+    { start: 0x200000, end: 0x200123, cmdline: "initrd.cpio" },
+    { start: 0x201000, end: 0x201001, cmdline: "" },
+  ];
+  const res = writeMultibootInfo(r, [{ start: 0x100000, length: 0x5000 }], undefined, mods);
+  const mbi = res.ok ? res.ebx : -1;
+
+  it("sets flag bit 3 with the count and the list's address", () => {
+    expect(r.read32(mbi) & (1 << 3)).toBe(1 << 3);
+    expect(r.read32(mbi + 20)).toBe(2);
+    expect(r.read32(mbi + 24)).toBe(MODS_ADDRESS);
+  });
+
+  it("lists each module's [start, end) and its NUL-terminated string", () => {
+    const list = r.read32(mbi + 24);
+    expect([r.read32(list), r.read32(list + 4)]).toEqual([0x200000, 0x200123]);
+    expect(cString(r, r.read32(list + 8))).toBe("initrd.cpio");
+    expect([r.read32(list + 16), r.read32(list + 20)]).toEqual([0x201000, 0x201001]);
+    expect(cString(r, r.read32(list + 24))).toBe("");
+    expect(r.read32(list + 12)).toBe(0); // reserved
+  });
+
+  it("refuses modules when the image occupies the module list's page", () => {
+    const r2 = new GuestRam(new SharedArrayBuffer(16 << 20));
+    expect(writeMultibootInfo(r2, [{ start: 0x8000, length: 0x100 }], undefined, mods).ok).toBe(false);
   });
 });

@@ -2,8 +2,9 @@
 // EAX = 0x2BADB002 the guest starts with is honest: EBX points to it, as the
 // Multiboot Specification §3.2 "Machine state" says. We fill the fields of
 // §3.3 "Boot information format" that a VM without firmware can: memory
-// sizes (flags bit 0), command line (bit 2), a memory map (bit 6) and the
-// boot loader name (bit 9). It lives in one page of conventional memory.
+// sizes (flags bit 0), command line (bit 2), modules (bit 3), a memory map
+// (bit 6) and the boot loader name (bit 9). It lives in one page of
+// conventional memory; the module list and its strings in the page below.
 import type { GuestRam } from "../guest-ram.js";
 import type { LoadedRange } from "./loaded-image.js";
 
@@ -15,9 +16,13 @@ const MMAP_ADDRESS = MBI_ADDRESS + 0x80;
 const NAME_ADDRESS = MBI_ADDRESS + 0xc0;
 const CMDLINE_ADDRESS = MBI_ADDRESS + 0x100;
 export const MBI_CMDLINE_MAX = MBI_PAGE_END - CMDLINE_ADDRESS - 1;
+/** The module structures (16 bytes each: mod_start, mod_end, string, reserved), then their strings. */
+export const MODS_ADDRESS = 0x8000;
+const MOD_ENTRY_SIZE = 16;
 
 const FLAG_MEM = 1 << 0;
 const FLAG_CMDLINE = 1 << 2;
+const FLAG_MODS = 1 << 3;
 const FLAG_MMAP = 1 << 6;
 const FLAG_LOADER_NAME = 1 << 9;
 const LOWER_MEMORY_END = 0xa_0000; // 640 KiB; 0xA0000-0xFFFFF is the PC's VGA/ROM hole
@@ -28,15 +33,36 @@ const LOADER_NAME = "moat";
 
 export type MultibootResult = { ok: true; ebx: number } | { ok: false; reason: string };
 
+/** A module already in guest RAM: [start, end) and its string. */
+export interface LoadedModule {
+  start: number;
+  end: number;
+  cmdline: string;
+}
+
 /**
  * Writes the boot information; `ok: false` when it cannot (RAM too small, the
  * image occupies the page, command line too long): the guest then starts
  * with EAX = EBX = 0, i.e. without a multiboot claim.
  */
-export function writeMultibootInfo(ram: GuestRam, image: readonly LoadedRange[], cmdline?: string): MultibootResult {
+export function writeMultibootInfo(
+  ram: GuestRam,
+  image: readonly LoadedRange[],
+  cmdline?: string,
+  modules: readonly LoadedModule[] = [],
+): MultibootResult {
   if (ram.size < MBI_PAGE_END) return { ok: false, reason: "RAM ends below the boot information page" };
-  if (image.some((r) => r.start < MBI_PAGE_END && r.start + r.length > MBI_ADDRESS)) {
+  const low = modules.length > 0 ? MODS_ADDRESS : MBI_ADDRESS;
+  if (image.some((r) => r.start < MBI_PAGE_END && r.start + r.length > low)) {
     return { ok: false, reason: "the image occupies the boot information page" };
+  }
+  const strings = modules.map((m) => new TextEncoder().encode(m.cmdline));
+  const modsBytes = modules.length * MOD_ENTRY_SIZE + strings.reduce((n, b) => n + b.length + 1, 0);
+  if (modsBytes > MBI_ADDRESS - MODS_ADDRESS) {
+    return {
+      ok: false,
+      reason: `${modules.length} modules and their strings exceed ${MBI_ADDRESS - MODS_ADDRESS} bytes`,
+    };
   }
   const cmd = new TextEncoder().encode(cmdline ?? "");
   if (cmd.length > MBI_CMDLINE_MAX) {
@@ -51,6 +77,12 @@ export function writeMultibootInfo(ram: GuestRam, image: readonly LoadedRange[],
     ram.write32(MBI_ADDRESS + 16, CMDLINE_ADDRESS);
     flags |= FLAG_CMDLINE;
   }
+  if (modules.length > 0) {
+    writeModules(ram, modules, strings);
+    ram.write32(MBI_ADDRESS + 20, modules.length); // mods_count
+    ram.write32(MBI_ADDRESS + 24, MODS_ADDRESS); // mods_addr
+    flags |= FLAG_MODS;
+  }
   const mmapLength = writeMemoryMap(ram);
   ram.write32(MBI_ADDRESS + 44, mmapLength);
   ram.write32(MBI_ADDRESS + 48, MMAP_ADDRESS);
@@ -58,6 +90,20 @@ export function writeMultibootInfo(ram: GuestRam, image: readonly LoadedRange[],
   ram.write32(MBI_ADDRESS + 64, NAME_ADDRESS);
   ram.write32(MBI_ADDRESS, flags);
   return { ok: true, ebx: MBI_ADDRESS };
+}
+
+/** The module list at MODS_ADDRESS, each string NUL-terminated after the list. */
+function writeModules(ram: GuestRam, modules: readonly LoadedModule[], strings: readonly Uint8Array[]): void {
+  ram.zero(MODS_ADDRESS, MBI_ADDRESS - MODS_ADDRESS);
+  let str = MODS_ADDRESS + modules.length * MOD_ENTRY_SIZE;
+  modules.forEach((m, i) => {
+    const at = MODS_ADDRESS + i * MOD_ENTRY_SIZE;
+    ram.write32(at, m.start);
+    ram.write32(at + 4, m.end);
+    ram.write32(at + 8, str);
+    ram.write(str, strings[i]);
+    str += strings[i].length + 1;
+  });
 }
 
 /** Available RAM below 640 KiB and above 1 MiB; returns the map's length in bytes. */
