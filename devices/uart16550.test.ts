@@ -355,3 +355,25 @@ describe("save / restore", () => {
     expect(a.u.save()).toEqual(s);
   });
 });
+
+describe("receiver room for the serial input (rxRoom)", () => {
+  it("is 0 until the guest asserts RTS, then the free entries: 1 (RBR) without FIFO, 16 with it", () => {
+    const { u, wr, rd } = uart();
+    expect(u.rxRoom).toBe(0);
+    wr(MCR, 0x02);
+    expect(u.rxRoom).toBe(1);
+    u.receive(0x41);
+    expect(u.rxRoom).toBe(0);
+    rd(RBR);
+    wr(FCR, 0x01);
+    expect(u.rxRoom).toBe(16);
+    u.receive(0x42);
+    expect(u.rxRoom).toBe(15);
+  });
+
+  it("is 0 in loopback, where the serial input is disconnected", () => {
+    const { u, wr } = uart();
+    wr(MCR, 0x12);
+    expect(u.rxRoom).toBe(0);
+  });
+});

@@ -142,6 +142,17 @@ export class Uart16550 implements IoDevice, Snapshotting {
     this.updateIrq();
   }
 
+  /**
+   * Characters the serial input may send now without an overrun: free
+   * receiver entries (16 in FIFO mode, the RBR otherwise) while the guest
+   * asserts RTS (MCR bit 1, hardware flow control); none in loopback, where
+   * the input is disconnected.
+   */
+  get rxRoom(): number {
+    if ((this.mcr & (MCR_RTS | MCR_LOOP)) !== MCR_RTS) return 0;
+    return (this.fifoEnabled ? FIFO_DEPTH : 1) - this.rxCount;
+  }
+
   ioRead(port: number, size: IoSize): number {
     const v = this.readRegister(port, size);
     this.updateIrq(); // reading IIR, RBR, LSR or MSR can clear the cause

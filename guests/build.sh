@@ -6,6 +6,7 @@
 #   guests/build/paging-ring3.elf
 #   guests/build/exits.elf
 #   guests/build/timer.elf
+#   guests/build/echo.elf
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -47,3 +48,4 @@ echo "built guests/build/hello.bin"
 link paging-ring3 "$here/paging-ring3/paging-ring3.c" "$here/paging-ring3/user.S"
 link exits "$here/exits/exits.c" "$here/exits/exits-probe.S"
 link timer "$here/timer/timer.c" "$here/timer/irq.S"
+link echo "$here/echo/echo.c" "$here/echo/irq.S"

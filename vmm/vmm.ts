@@ -17,6 +17,7 @@ import { type IVmExit, type IVmReply, VmExit, VmReply } from "../proto/index.js"
 import { Mtd, mtdNames } from "../proto/mtd.js";
 import { REQUIRED_MTD } from "../proto/portal-mtd.js";
 import { ConsoleBuffer } from "./console-buffer.js";
+import { ConsoleInput } from "./console-input.js";
 import { handleIoInstructionWithStrings, handleMmioEptViolation } from "./emulator/handlers.js";
 import { GuestRam } from "./guest-ram.js";
 import { handleCpuid } from "./handlers/cpuid.js";
@@ -56,6 +57,8 @@ export class Vmm {
   private ctx: VmmContext;
   private pc: PcPlatform;
   private readonly console = new ConsoleBuffer();
+  /** Console input not yet taken by COM1's receiver. */
+  private readonly input = new ConsoleInput();
   private readonly interrupts: InterruptStats = newInterruptStats();
   /** Guest resets so far (the reset line, vmm/platform.ts). */
   private resets = 0;
@@ -97,12 +100,24 @@ export class Vmm {
     const reply = new ReplyBuilder(exit);
     const platform = this.pc;
     if (reply.exitHas(Mtd.TSC)) platform.clock.set(Number(exit.tsc ?? 0));
+    if (exit.consoleIn?.length) this.input.append(exit.consoleIn);
     this.dispatch(exit, reply);
+    this.feedUart();
     platform.tick();
     this.platformRequests(exit, reply);
     deliverInterrupts(reply, this.pc.pic, this.interrupts);
     if (!reply.stopped) reply.msg.deadline = this.pc.nextDeadline();
     return reply.finish(this.console.size > 0 ? this.console.take() : null);
+  }
+
+  /** Queued console input into COM1 while its receiver has room (no overrun; the UART raises IRQ 4). */
+  private feedUart(): void {
+    if (this.input.size === 0) return;
+    const uart = this.pc.uart;
+    this.input.drainInto(
+      () => uart.rxRoom,
+      (b) => uart.receive(b),
+    );
   }
 
   private dispatch(exit: IVmExit, reply: ReplyBuilder): void {
@@ -144,16 +159,17 @@ export class Vmm {
     reply.msg.wantIntrWindow = false;
   }
 
-  /** The VMM's device-state checkpoint (DESIGN.md §6, policy `restart`): devices, MSRs, console, interrupt counters. */
+  /** The VMM's device-state checkpoint (DESIGN.md §6, policy `restart`): devices, MSRs, console output and input, interrupt counters. */
   save(): unknown {
     const pending = this.console.take();
     for (const b of pending) this.console.push(b);
     return {
       kind: "vmm",
-      version: 1,
+      version: 2,
       platform: this.pc.save(),
       msrs: this.ctx.msrs.save(),
       console: pending,
+      input: this.input.pending(),
       interrupts: { kind: "interrupt-stats", version: 1, ...this.interrupts },
       resets: this.resets,
     };
@@ -161,7 +177,7 @@ export class Vmm {
 
   /** Restores a save() result; throws SnapshotError naming the bad field, with nothing changed. */
   restore(state: unknown): void {
-    const r = new SnapshotReader(state, "vmm", 1);
+    const r = new SnapshotReader(state, "vmm", 2);
     const irq = r.child("interrupts", "interrupt-stats", 1);
     const stats = {
       injected: irq.count("injected"),
@@ -171,6 +187,8 @@ export class Vmm {
     const resets = r.count("resets");
     const consoleRaw = r.raw("console");
     if (!(consoleRaw instanceof Uint8Array)) throw r.fail("field console must be a Uint8Array");
+    const inputRaw = r.raw("input");
+    if (!(inputRaw instanceof Uint8Array)) throw r.fail("field input must be a Uint8Array");
     const msrs = new MsrFile();
     msrs.restore(r.raw("msrs"));
     const [ctx, pc] = this.powerOn(0, msrs);
@@ -181,6 +199,7 @@ export class Vmm {
     this.resets = resets;
     this.console.take();
     for (const b of consoleRaw) this.console.push(b);
+    this.input.reset(inputRaw);
   }
 }
 

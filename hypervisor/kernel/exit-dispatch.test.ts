@@ -165,4 +165,23 @@ describe("ExitDispatcher under VMM faults", () => {
     await unknown.d.deliver(unknown.v, ExitReason.CPUID);
     expect(unknown.stopped).toEqual(["VMM reply refused: unknown hypercall op 9"]);
   });
+  it("carries queued console input with the next exit, again with its re-delivery to a replacing VMM, and logs it once", async () => {
+    let calls = 0;
+    const logged: [number[], number][] = [];
+    const f = setup(() => (++calls === 1 ? new ChannelFault("threw", "VMM handler threw: x") : {}), {
+      vmmFault: () => "retry",
+      consoleIn: (_v, bytes, tsc) => logged.push([[...bytes], tsc]),
+    });
+    f.v.vtime = 5000;
+    f.v.queueInput(new Uint8Array([0x68, 0x69]));
+    f.v.queueInput(new Uint8Array([0x0a]));
+    await f.d.deliver(f.v, ExitReason.RECALL);
+    await f.d.deliver(f.v, ExitReason.HLT);
+    expect(f.seen.map((e) => [e.seq, [...(e.consoleIn ?? [])]])).toEqual([
+      [1, [0x68, 0x69, 0x0a]],
+      [1, [0x68, 0x69, 0x0a]],
+      [2, []],
+    ]);
+    expect(logged).toEqual([[[0x68, 0x69, 0x0a], 5000]]);
+  });
 });

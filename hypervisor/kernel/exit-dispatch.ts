@@ -56,6 +56,8 @@ export interface KernelEvents {
   faultOrder?(v: VcpuRun, seq: number): IFaultOrder | null;
   /** Checks (commit false) or performs (commit true) a delegation a VMM asked for; returns why it is refused, or null. */
   delegate?(v: VcpuRun, call: IVmmCall, commit: boolean): string | null;
+  /** Console input reached the VMM with an accepted exit, at virtual TSC `tsc` (the input log, DESIGN.md §5). */
+  consoleIn?(v: VcpuRun, bytes: Uint8Array, tsc: number): void;
 }
 
 export interface DispatchOptions {
@@ -105,13 +107,20 @@ export class ExitDispatcher {
   async deliver(v: VcpuRun, reason: number): Promise<void> {
     v.seq += 1;
     const seq = v.seq;
+    // Input rides with this exit; a re-delivery to a restarted VMM (whose
+    // checkpoint predates it) carries the same bytes again.
+    const input = v.takeInput();
+    const tsc = v.vtime;
     for (;;) {
       const portal = this.lookup(v.ec, reason);
       if (!portal) return this.stop(v, fault(`no portal for exit reason ${reason} (${exitReasonName(reason)})`));
       const sentAt = performance.now();
-      const verdict = await this.roundTrip(v, reason, seq, portal);
+      const verdict = await this.roundTrip(v, reason, seq, portal, input);
       if (!v.alive) return;
-      if (verdict.ok) return this.effects(v, verdict.effects);
+      if (verdict.ok) {
+        if (input) this.events.consoleIn?.(v, input, tsc);
+        return this.effects(v, verdict.effects);
+      }
       const detectedAt = performance.now();
       const f: VmmFault = {
         detector: verdict.detector,
@@ -125,13 +134,31 @@ export class ExitDispatcher {
       if (action === "stop") return this.stop(v, fault(verdict.reason));
       // The first accepted reply (to this exit again, or after a reset to the startup event) ends the recovery.
       v.recoverySince = detectedAt;
-      if (action === "reset") return;
+      if (action === "reset") {
+        // The rebooted guest gets the input with its startup event.
+        if (input) v.unTakeInput(input);
+        return;
+      }
     }
   }
 
   /** Sends the exit and judges the answer; a refused reply leaves the vCPU untouched. */
-  private async roundTrip(v: VcpuRun, reason: number, seq: number, portal: PortalTarget): Promise<Verdict> {
-    const exit: IVmExit = buildVmExit(v, { vm: v.vm, vcpu: v.index, reason, mtd: portal.mtd, tsc: v.vtime, seq });
+  private async roundTrip(
+    v: VcpuRun,
+    reason: number,
+    seq: number,
+    portal: PortalTarget,
+    consoleIn: Uint8Array | null,
+  ): Promise<Verdict> {
+    const exit: IVmExit = buildVmExit(v, {
+      vm: v.vm,
+      vcpu: v.index,
+      reason,
+      mtd: portal.mtd,
+      tsc: v.vtime,
+      seq,
+      consoleIn,
+    });
     const order = this.events.faultOrder?.(v, seq);
     if (order) exit.fault = order;
     if (v.restoreNext && v.checkpoint) exit.restore = v.checkpoint;

@@ -11,7 +11,7 @@ import * as F from "../vmx/vmcs-fields.js";
 import type { Channel } from "./channel.js";
 import type { Ec } from "./ec.js";
 import { ExitDispatcher } from "./exit-dispatch.js";
-import { type GuestCpu, Scheduler } from "./scheduler.js";
+import { type GuestCpu, Scheduler, type SchedulerOptions } from "./scheduler.js";
 import { VcpuRun } from "./vcpu-run.js";
 
 /** A processor that replays a script of exits per VMCS. */
@@ -20,7 +20,7 @@ class ScriptedCpu implements GuestCpu {
   retired = 0;
   entryFailure: string | null = null;
   readonly log: string[] = [];
-  constructor(private readonly scripts: Map<Vmcs, { reason: number; retired: number }[]>) {}
+  constructor(readonly scripts: Map<Vmcs, { reason: number; retired: number }[]>) {}
   enter(vmcs: Vmcs, budget: number): number {
     const step = this.scripts.get(vmcs)?.shift() ?? { reason: ExitReason.HLT, retired: 1 };
     this.retired = Math.min(step.retired, budget);
@@ -38,7 +38,7 @@ class ScriptedCpu implements GuestCpu {
 interface Fixture {
   sched: Scheduler;
   vcpus: VcpuRun[];
-  exits: { vm: number; reason: number; mtd: number; tsc: number }[];
+  exits: { vm: number; reason: number; mtd: number; tsc: number; consoleIn: number[] }[];
   stopped: Map<number, string>;
 }
 
@@ -46,6 +46,7 @@ function fixture(
   specs: { priority: number; script: { reason: number; retired: number }[] }[],
   reply: (vm: number, reason: number) => Uint8Array | Error = (_vm, reason) =>
     VmReply.encode(reason === ExitReason.HLT ? { stop: true, stopReason: "done" } : {}).finish(),
+  options: SchedulerOptions = {},
 ): Fixture & { cpu: ScriptedCpu } {
   const exits: Fixture["exits"] = [];
   const stopped = new Map<number, string>();
@@ -61,7 +62,7 @@ function fixture(
     transport: "test",
     call: async (bytes) => {
       const e = VmExit.decode(bytes);
-      exits.push({ vm, reason: e.reason, mtd: e.mtd, tsc: e.tsc });
+      exits.push({ vm, reason: e.reason, mtd: e.mtd, tsc: e.tsc, consoleIn: [...(e.consoleIn ?? [])] });
       const r = reply(vm, e.reason);
       if (r instanceof Error) throw r;
       return r;
@@ -75,7 +76,7 @@ function fixture(
     },
   );
   const cpu = new ScriptedCpu(scripts);
-  const sched = new Scheduler(cpu, dispatch);
+  const sched = new Scheduler(cpu, dispatch, options);
   for (const v of vcpus) sched.add(v);
   return { sched, vcpus, exits, stopped, cpu };
 }
@@ -173,6 +174,68 @@ describe("Scheduler", () => {
     await run;
     const timer = f.exits.find((e) => e.reason === ExitReason.PREEMPTION_TIMER)!;
     expect(timer.tsc).toBe(5000);
+    expect(f.stopped.get(0)).toBe("halted with no event pending");
+  });
+  /** A guest that halts (activity state HLT) with `deadline` at its first exit; later replies clear the deadline. */
+  function halter(deadline: number, options: SchedulerOptions = {}) {
+    const f = fixture(
+      [{ priority: 1, script: [{ reason: ExitReason.HLT, retired: 10 }] }],
+      (_vm, reason) => {
+        if (reason === ExitReason.HLT)
+          return VmReply.encode({ mtd: 1 << 18, state: { actvState: F.ACTIVITY_HLT }, deadline }).finish();
+        return VmReply.encode({}).finish();
+      },
+      options,
+    );
+    f.vcpus[0].vmcs.write(F.GUEST_ACTIVITY_STATE, 0);
+    return f;
+  }
+
+  it("keeps a halted vCPU while an input source is open; a recall delivers the input, EOF ends it", async () => {
+    const f = halter(0);
+    const v = f.vcpus[0];
+    v.inputOpen = true;
+    let ended = false;
+    const run = f.sched.run().then(() => (ended = true));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(ended).toBe(false);
+    expect(v.status).toBe("halted");
+    v.queueInput(new Uint8Array([0x71]));
+    v.ec.recallPending = true;
+    f.sched.recall(v);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(f.exits.at(-1)).toMatchObject({ reason: ExitReason.RECALL, consoleIn: [0x71] });
+    expect(ended).toBe(false);
+    v.inputOpen = false;
+    f.sched.poke();
+    await run;
+    expect(f.stopped.get(0)).toBe("halted with no event pending");
+  });
+
+  it("in realtime mode waits the host time a HLT's deadline is away (100 MHz virtual TSC) before the timer exit", async () => {
+    // 3,000,000 ticks at 100 MHz = 30 ms (proto/virtual-time.ts).
+    const f = halter(3_000_000, { realtime: true });
+    f.cpu.scripts.get(f.vcpus[0].vmcs)?.push({ reason: ExitReason.PREEMPTION_TIMER, retired: 0 });
+    const t0 = performance.now();
+    await f.sched.run();
+    const timer = f.exits.find((e) => e.reason === ExitReason.PREEMPTION_TIMER)!;
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(29);
+    expect(timer.tsc).toBe(3_000_000);
+  });
+
+  it("in realtime mode a recall ends the HLT wait early, virtual time advanced by the host time passed", async () => {
+    // 100,000,000 ticks = 1 s; the recall comes after about 20 ms.
+    const f = halter(100_000_000, { realtime: true });
+    const v = f.vcpus[0];
+    const run = f.sched.run();
+    await new Promise((r) => setTimeout(r, 20));
+    v.ec.recallPending = true;
+    f.sched.recall(v);
+    await new Promise((r) => setTimeout(r, 20));
+    const recall = f.exits.find((e) => e.reason === ExitReason.RECALL)!;
+    expect(recall.tsc).toBeGreaterThan(10 + 1_500_000);
+    expect(recall.tsc).toBeLessThan(100_000_000);
+    await run;
     expect(f.stopped.get(0)).toBe("halted with no event pending");
   });
 });

@@ -5,6 +5,7 @@
 // external-interrupt exit), round robin within a priority. A vCPU whose
 // exit went to its VMM waits for the reply while others run.
 import { setImmediate as yieldToHost } from "node:timers/promises";
+import { VIRTUAL_TSC_HZ } from "../../proto/virtual-time.js";
 import { EXIT_REASON_ENTRY_FAILURE, ExitReason, exitReasonName } from "../vmx/exit-reason.js";
 import type { Vmcs } from "../vmx/vmcs.js";
 import * as F from "../vmx/vmcs-fields.js";
@@ -26,6 +27,14 @@ export interface GuestCpu {
 /** Host time between two yields to the event loop, so VMM replies arrive. */
 const YIELD_MS = 2;
 
+/** Virtual TSC ticks per host millisecond in realtime mode. */
+const TICKS_PER_MS = VIRTUAL_TSC_HZ / 1000;
+
+export interface SchedulerOptions {
+  /** HLT waits the host time its deadline is away instead of skipping to it (DESIGN.md §5, interactive use). */
+  realtime?: boolean;
+}
+
 export class Scheduler {
   private readonly vcpus: VcpuRun[] = [];
   private next = 0;
@@ -34,6 +43,7 @@ export class Scheduler {
   constructor(
     private readonly cpu: GuestCpu,
     private readonly dispatch: ExitDispatcher,
+    private readonly options: SchedulerOptions = {},
   ) {}
 
   add(v: VcpuRun): void {
@@ -46,7 +56,7 @@ export class Scheduler {
     for (;;) {
       const v = this.pick();
       if (v) this.slice(v);
-      else if (this.vcpus.some((x) => x.status === "waiting")) await new Promise<void>((r) => (this.wake = r));
+      else if (this.vcpus.some(mayProgress)) await new Promise<void>((r) => (this.wake = r));
       else break;
       if (performance.now() - last > YIELD_MS) {
         await yieldToHost();
@@ -54,6 +64,8 @@ export class Scheduler {
       }
     }
     for (const v of this.vcpus) {
+      if (v.wakeTimer !== null) clearTimeout(v.wakeTimer);
+      v.wakeTimer = null;
       if (v.status === "halted")
         this.dispatch.stop(v, { reason: "halted with no event pending", exitCode: 0, fault: false });
     }
@@ -62,6 +74,11 @@ export class Scheduler {
   /** Makes a halted vCPU runnable (NOVA ec_ctrl recall). */
   recall(v: VcpuRun): void {
     if (v.status === "halted") v.status = "ready";
+    this.kick();
+  }
+
+  /** Wakes the loop after a change in what may still happen (an input source closed). */
+  poke(): void {
     this.kick();
   }
 
@@ -111,6 +128,7 @@ export class Scheduler {
     }
     if (v.ec.recallPending) {
       v.ec.recallPending = false;
+      this.endRealtimeWait(v);
       return ExitReason.RECALL;
     }
     return null;
@@ -120,12 +138,49 @@ export class Scheduler {
   private sleeps(v: VcpuRun): boolean {
     if (v.vmcs.read(F.GUEST_ACTIVITY_STATE) !== F.ACTIVITY_HLT) return false;
     if (v.vmcs.read(F.VM_ENTRY_INTR_INFO_FIELD) & F.INTR_INFO_VALID) return false;
+    if (v.deadline > 0 && this.options.realtime && v.deadline > v.vtime) return this.realtimeWait(v);
     if (v.deadline > 0) {
       v.vtime = Math.max(v.vtime, v.deadline);
       return false;
     }
     v.status = "halted";
     return true;
+  }
+
+  /**
+   * Realtime HLT: the vCPU halts for the host time its deadline is away, on a
+   * host timer (the thread keeps serving other vCPUs and VMMs); a recall
+   * ends the wait early with virtual time advanced by the host time passed.
+   */
+  private realtimeWait(v: VcpuRun): boolean {
+    if (v.sleptAt < 0) {
+      v.sleptAt = performance.now();
+      const ms = (v.deadline - v.vtime) / TICKS_PER_MS;
+      v.wakeTimer = setTimeout(() => {
+        v.wakeTimer = null;
+        if (v.status === "halted") v.status = "ready";
+        this.kick();
+      }, ms);
+      v.status = "halted";
+      return true;
+    }
+    if (v.wakeTimer !== null) {
+      v.status = "halted"; // woken by something other than its timer or a recall: keep waiting
+      return true;
+    }
+    v.sleptAt = -1;
+    v.vtime = Math.max(v.vtime, v.deadline);
+    return false;
+  }
+
+  /** A recall during a realtime HLT: virtual time follows the host time that passed, up to the deadline. */
+  private endRealtimeWait(v: VcpuRun): void {
+    if (v.sleptAt < 0) return;
+    if (v.wakeTimer !== null) clearTimeout(v.wakeTimer);
+    v.wakeTimer = null;
+    const passed = Math.floor((performance.now() - v.sleptAt) * TICKS_PER_MS);
+    v.vtime = Math.max(v.vtime, Math.min(v.vtime + passed, v.deadline));
+    v.sleptAt = -1;
   }
 
   /** One VM entry: time and timer set up for this vCPU, registers restored and saved. */
@@ -156,4 +211,10 @@ export class Scheduler {
       this.kick();
     });
   }
+}
+
+/** A vCPU that may still run: waiting for its VMM, or halted while a realtime timer or console input may wake it. */
+function mayProgress(v: VcpuRun): boolean {
+  if (v.status === "waiting") return true;
+  return v.status === "halted" && (v.inputOpen || v.wakeTimer !== null);
 }

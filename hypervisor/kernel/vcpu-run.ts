@@ -51,6 +51,13 @@ export class VcpuRun implements GuestContext {
   restoreNext = false;
   /** performance.now() of the fault whose recovery is under way, -1 for none. */
   recoverySince = -1;
+  /** Console input the root task queued for this VM, not yet carried by an exit (DESIGN.md §2). */
+  private input: Uint8Array[] = [];
+  /** An input source (the host terminal) may still send bytes: a halted vCPU waits for them. */
+  inputOpen = false;
+  /** Realtime HLT (DESIGN.md §5): performance.now() when the wait began and its host timer; -1 when none. */
+  sleptAt = -1;
+  wakeTimer: ReturnType<typeof setTimeout> | null = null;
   /** The reply fields as they were before the reply now being applied (rollback of a refused reply). */
   private readonly journal = new Float64Array(REPLY_FIELDS.length);
 
@@ -71,6 +78,24 @@ export class VcpuRun implements GuestContext {
 
   get alive(): boolean {
     return this.status !== "stopped";
+  }
+
+  /** Queues console input for the next exit (a copy: the caller may reuse its buffer). */
+  queueInput(bytes: Uint8Array): void {
+    if (bytes.length) this.input.push(bytes.slice());
+  }
+
+  /** Takes every queued input byte, or null when there is none. */
+  takeInput(): Uint8Array | null {
+    if (this.input.length === 0) return null;
+    const all = this.input.length === 1 ? this.input[0] : concat(this.input);
+    this.input = [];
+    return all;
+  }
+
+  /** Puts bytes an exit took back in front of the queue (that exit was never answered). */
+  unTakeInput(bytes: Uint8Array): void {
+    this.input.unshift(bytes);
   }
 
   /** Remembers every field a reply may write, before it is applied. */
@@ -104,4 +129,16 @@ export class VcpuRun implements GuestContext {
     v.write(F.CPU_BASED_VM_EXEC_CONTROL, (v.read(F.CPU_BASED_VM_EXEC_CONTROL) & ~windows) >>> 0);
     if (this.status === "halted") this.status = "ready";
   }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

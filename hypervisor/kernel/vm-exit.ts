@@ -13,6 +13,8 @@ export interface ExitHeader {
   mtd: number;
   tsc: number;
   seq: number;
+  /** Console input carried to the VMM with this exit (VmExit.console_in). */
+  consoleIn?: Uint8Array | null;
 }
 
 /** Guest state named by `mtd`, as a protobuf GuestState object. */
@@ -56,6 +58,7 @@ export function buildVmExit(ctx: GuestContext, h: ExitHeader): IVmExit {
   }
   if (h.mtd & Mtd.RIP_LEN) exit.instLen = v.read(F.VM_EXIT_INSTRUCTION_LEN);
   if (h.mtd & Mtd.TSC) exit.tsc = h.tsc;
+  if (h.consoleIn?.length) exit.consoleIn = h.consoleIn;
   return exit;
 }
 

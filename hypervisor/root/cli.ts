@@ -1,7 +1,7 @@
 // The `moat` command line (root task). `moat run <image|config>` boots the
 // VMs, streams their serial output, and reports how each ended.
 
-import { existsSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, statSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -39,6 +39,12 @@ const USAGE = `usage: moat run <image.elf|image.bin|config.json> [options]
   --quiet            do not stream guest output
   --prefix           prefix each line of guest output with its VM's name (default with several VMs)
   --control SOCKET   serve the control socket (moat inject) and let VMMs commit injected faults
+  --console NAME     the VM that gets console input (default: the only VM)
+  --realtime         virtual time follows the host clock while a vCPU halts (interactive use)
+  --record FILE      log console input as JSON lines {vm, tsc, bytes (base64)} (no replay yet)
+Console input: stdin (a terminal in raw mode, or a pipe) goes to COM1 of the
+console VM; while it is open a halted VM waits for input. In a terminal,
+Ctrl-] ends moat, as a serial console's escape does.
 ${FAULT_USAGE}`;
 
 class UsageError extends Error {}
@@ -116,6 +122,9 @@ async function run(argv: string[]): Promise<number> {
       module: { type: "string", multiple: true },
       prefix: { type: "boolean" },
       control: { type: "string" },
+      console: { type: "string" },
+      realtime: { type: "boolean" },
+      record: { type: "string" },
     },
   });
   if (positionals.length > 1 || (positionals.length === 0 && values.kernel === undefined))
@@ -132,6 +141,11 @@ async function run(argv: string[]): Promise<number> {
       throw new UsageError(`--transport: expected sab or piscina, got "${values.transport}"`);
     spec.transport = values.transport as Transport;
   }
+  if (values.realtime) spec.realtime = true;
+  const consoleVm = values.console ?? (spec.vms.length === 1 ? spec.vms[0].name : undefined);
+  if (consoleVm !== undefined && !spec.vms.some((v) => v.name === consoleVm))
+    throw new UsageError(`--console: no VM named "${consoleVm}" (VMs: ${spec.vms.map((v) => v.name).join(", ")})`);
+  const record = values.record === undefined ? null : openSync(values.record, "w");
   const many = spec.vms.length > 1 || values.prefix === true;
   if (values.control !== undefined) spec.faultHooks = true;
   let control: ControlServer | null = null;
@@ -143,12 +157,18 @@ async function run(argv: string[]): Promise<number> {
       control?.faultSeen(f);
       process.stderr.write(`${describeFault(f)}\n`);
     },
+    input: (vm, tsc, bytes) => {
+      if (record !== null) writeSync(record, `${inputRecord(vm, tsc, bytes)}\n`);
+    },
   });
   if (values.control !== undefined) control = await ControlServer.listen(machine, values.control);
+  const input = consoleVm === undefined ? null : readConsole(machine, consoleVm);
   let results: VmResult[];
   try {
     results = await machine.run();
   } finally {
+    input?.close();
+    if (record !== null) closeSync(record);
     await control?.close();
   }
   if (many) flushPrefixes();
@@ -156,6 +176,43 @@ async function run(argv: string[]): Promise<number> {
   if (values.stats) process.stderr.write(`${formatStats(results)}\n`);
   const failed = results.find((r) => r.fault || r.exitCode !== 0);
   return failed ? (failed.fault ? 1 : failed.exitCode & 0xff || 1) : 0;
+}
+
+/** One line of the input log (DESIGN.md §5: each chunk with the virtual TSC at which the VMM got it). */
+function inputRecord(vm: string, tsc: number, bytes: Uint8Array): string {
+  return JSON.stringify({ vm, tsc, bytes: Buffer.from(bytes).toString("base64") });
+}
+
+/** Ctrl-]: the escape that ends moat from a terminal (as telnet's and many serial consoles'). */
+const ESCAPE = 0x1d;
+
+/**
+ * Streams stdin to VM `vm`'s console: a terminal in raw mode (bytes as
+ * typed, Ctrl-] ends moat), or a pipe or file until EOF. Returns what stops it.
+ */
+function readConsole(machine: Machine, vm: string): { close(): void } {
+  const stdin = process.stdin;
+  const tty = stdin.isTTY === true;
+  if (tty) stdin.setRawMode(true);
+  machine.consoleInput(vm, new Uint8Array(0)); // open: a halted VM now waits for input
+  const onData = (chunk: Buffer) => {
+    const esc = tty ? chunk.indexOf(ESCAPE) : -1;
+    machine.consoleInput(vm, esc < 0 ? chunk : chunk.subarray(0, esc));
+    if (esc >= 0) for (const name of machine.vmNames) machine.destroy(name, "ended from the console (Ctrl-])");
+  };
+  const onEnd = () => machine.consoleEnd();
+  stdin.on("data", onData);
+  stdin.once("end", onEnd);
+  stdin.once("error", onEnd);
+  return {
+    close() {
+      stdin.off("data", onData);
+      stdin.off("end", onEnd);
+      if (tty) stdin.setRawMode(false);
+      stdin.pause();
+      stdin.destroy();
+    },
+  };
 }
 
 // With several VMs each line of output carries its VM's name.

@@ -16,6 +16,14 @@ describe("parseConfig", () => {
     expect(parse({ vms: [{ image: "a.elf" }], transport: "piscina" }).transport).toBe("piscina");
   });
 
+  it("reads the top-level realtime switch (default off) and refuses a non-boolean", () => {
+    expect(parse({ vms: [{ image: "a.elf" }] }).realtime).toBe(false);
+    expect(parse({ vms: [{ image: "a.elf" }], realtime: true }).realtime).toBe(true);
+    expect(() => parse({ vms: [{ image: "a.elf" }], realtime: "yes" })).toThrow(
+      'vms.json: realtime: expected true or false, got "yes"',
+    );
+  });
+
   it("accepts hex addresses as strings", () => {
     expect(parse({ vms: [{ image: "a.bin", format: "flat", load: "0x200000" }] }).vms[0].load).toBe(0x200000);
   });

@@ -63,6 +63,8 @@ export interface MachineSpec {
   standbyVmms?: number;
   /** VMMs commit the fault orders the injector attaches to exits (campaigns, `moat run --control`). */
   faultHooks?: boolean;
+  /** Virtual time follows the host clock while a vCPU halts (interactive use, DESIGN.md §5). */
+  realtime?: boolean;
 }
 
 export const DEFAULTS = {
@@ -234,7 +236,7 @@ export function parseConfig(text: string, file: string): MachineSpec {
   if (typeof json !== "object" || json === null || Array.isArray(json))
     throw new ConfigError(`${file}: expected a JSON object`);
   const top = new Fields(file, "", json as Json);
-  top.only(["vms", "exitDeadlineMs", "bootDeadlineMs", "vmmHeapMb", "standbyVmms", "transport"]);
+  top.only(["vms", "exitDeadlineMs", "bootDeadlineMs", "vmmHeapMb", "standbyVmms", "transport", "realtime"]);
   const transport = top.string("transport", false) ?? "sab";
   if (!TRANSPORTS.includes(transport as Transport))
     top.fail("transport", `expected "sab" or "piscina", got ${show(transport)}`);
@@ -258,7 +260,14 @@ export function parseConfig(text: string, file: string): MachineSpec {
     bootDeadlineMs: top.int("bootDeadlineMs", 1, 3_600_000) ?? DEFAULTS.bootDeadlineMs,
     vmmHeapMb: top.int("vmmHeapMb", 16, 16_384) ?? DEFAULTS.vmmHeapMb,
     standbyVmms: top.int("standbyVmms", 0, 16) ?? DEFAULTS.standbyVmms,
+    realtime: realtimeField(top),
   };
+}
+
+function realtimeField(top: Fields): boolean {
+  const v = top.obj.realtime;
+  if (v !== undefined && typeof v !== "boolean") top.fail("realtime", `expected true or false, got ${show(v)}`);
+  return v === true;
 }
 
 export function loadConfig(file: string): MachineSpec {

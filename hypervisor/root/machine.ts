@@ -71,6 +71,8 @@ export interface MachineIo {
   vmmFactory?: VmmFactory;
   /** Told about every VMM fault once the policy acted. */
   fault?(record: FaultRecord): void;
+  /** Console input reached VM `vm`'s VMM at its virtual TSC `tsc` (the input log of DESIGN.md §5). */
+  input?(vm: string, tsc: number, bytes: Uint8Array): void;
 }
 
 interface Vm {
@@ -119,6 +121,7 @@ export class Machine {
   /** Every VMM fault, in the order they were handled. */
   readonly faults: FaultRecord[] = [];
   private closed = false;
+  private inputEnded = false;
 
   constructor(
     spec: MachineSpec,
@@ -149,10 +152,11 @@ export class Machine {
         recovered: (v, ms) => this.recovered(this.vms[v.vm], ms),
         faultOrder: (v, seq) => this.orderFor(this.vms[v.vm], seq),
         delegate: (v, call, commit) => this.delegate(this.vms[v.vm], call, commit),
+        consoleIn: (v, bytes, tsc) => this.io.input?.(this.vms[v.vm].spec.name, tsc, bytes),
       },
       { sealed: true, entryCheck: (vmcs) => checkControls(vmcs) ?? checkGuestState(vmcs) },
     );
-    this.scheduler = new Scheduler(this.cpu, this.dispatch);
+    this.scheduler = new Scheduler(this.cpu, this.dispatch, { realtime: spec.realtime ?? false });
     this.factory = this.io.vmmFactory ?? (spec.transport === "piscina" ? piscinaVmmFactory : sabVmmFactory);
     try {
       for (const vmSpec of spec.vms) this.createVm(vmSpec, spec.faultHooks ?? false);
@@ -374,6 +378,28 @@ export class Machine {
     const vm = this.byName(name);
     if (vm.spec.policy === "destroy" || this.closed) return;
     while (vm.standby.length < count) vm.standby.push(this.startVmm(vm.boot));
+  }
+
+  /**
+   * Console input from the host terminal for VM `name` (DESIGN.md §2
+   * "Asynchronous events"): queued on its vCPU and carried by its next exit;
+   * the recall makes that exit come soon. From the first call until
+   * consoleEnd() a halted vCPU waits for more input instead of ending.
+   */
+  consoleInput(name: string, bytes: Uint8Array): void {
+    const vm = this.byName(name);
+    vm.vcpu.inputOpen = !this.inputEnded;
+    if (!vm.vcpu.alive || bytes.length === 0) return;
+    vm.vcpu.queueInput(bytes);
+    vm.vcpu.ec.recallPending = true;
+    this.scheduler.recall(vm.vcpu);
+  }
+
+  /** The input source closed (EOF): a vCPU halted with nothing pending ends as before. */
+  consoleEnd(): void {
+    this.inputEnded = true;
+    for (const vm of this.vms) vm.vcpu.inputOpen = false;
+    this.scheduler.poke();
   }
 
   /** Fault injection: kills the VMM worker of one VM, as a crash would. */
