@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "../lib/desc.h"
 #include "../lib/io.h"
+#include "../lib/pic.h"
 #include "../lib/print.h"
 #include "../lib/uart.h"
 
@@ -20,32 +21,6 @@ enum { IER_ERBFI = 0x01, MCR_DTR_RTS_OUT2 = 0x0B, LSR_DR = 0x01 };
 
 extern void irq4_stub(void);
 volatile uint32_t irqs;
-
-/* A ring-0 32-bit interrupt gate (type 0xE, P=1) for `handler` at `vector` of the loaded IDT. */
-static void set_interrupt_gate(unsigned vector, void (*handler)(void))
-{
-  struct __attribute__((packed)) { uint16_t limit; uint32_t base; } idtr;
-  __asm__ volatile("sidt %0" : "=m"(idtr));
-  uint64_t *idt = (uint64_t *)idtr.base;
-  uint32_t off = (uint32_t)handler;
-  idt[vector] = (uint64_t)((off & 0xFFFF) | ((uint32_t)KERNEL_CS << 16)) |
-                ((uint64_t)((off & 0xFFFF0000u) | 0x8E00u) << 32);
-}
-
-/* ICW1-ICW4 for both 8259As (edge, cascade, 8086 mode), vectors 0x20 and 0x28; mask all but IRQ 4. */
-static void pic_init(void)
-{
-  outb(0x20, 0x11);
-  outb(0x21, 0x20);
-  outb(0x21, 0x04);
-  outb(0x21, 0x01);
-  outb(0xA0, 0x11);
-  outb(0xA1, 0x28);
-  outb(0xA1, 0x02);
-  outb(0xA1, 0x01);
-  outb(0x21, 0xEF);
-  outb(0xA1, 0xFF);
-}
 
 /* Echoes every byte the receiver holds; returns 1 once 'q' arrived. */
 static int drain(void)
@@ -64,7 +39,7 @@ void main(void)
   uart_init();
   desc_init();
   set_interrupt_gate(COM1_VECTOR, irq4_stub);
-  pic_init();
+  pic_init(0xEF, 0xFF); /* unmask IRQ 4 only */
   outb(COM1 + MCR, MCR_DTR_RTS_OUT2);
   outb(COM1 + IER, IER_ERBFI);
   for (;;) {

@@ -20,6 +20,7 @@
 #include "../lib/check.h"
 #include "../lib/desc.h"
 #include "../lib/io.h"
+#include "../lib/pic.h"
 #include "../lib/print.h"
 #include "../lib/uart.h"
 
@@ -39,32 +40,6 @@ static inline uint64_t rdtsc(void)
   return ((uint64_t)hi << 32) | lo;
 }
 
-/* Puts a ring-0 32-bit interrupt gate (type 0xE, P=1) for `handler` at `vector` of the loaded IDT. */
-static void set_interrupt_gate(unsigned vector, void (*handler)(void))
-{
-  struct __attribute__((packed)) { uint16_t limit; uint32_t base; } idtr;
-  __asm__ volatile("sidt %0" : "=m"(idtr));
-  uint64_t *idt = (uint64_t *)idtr.base;
-  uint32_t off = (uint32_t)handler;
-  idt[vector] = (uint64_t)((off & 0xFFFF) | ((uint32_t)KERNEL_CS << 16)) |
-                ((uint64_t)((off & 0xFFFF0000u) | 0x8E00u) << 32);
-}
-
-/* ICW1-ICW4 for both 8259As (edge, cascade, 8086 mode), vectors 0x20 and 0x28; mask all but IRQ 0. */
-static void pic_init(void)
-{
-  outb(0x20, 0x11);
-  outb(0x21, 0x20);
-  outb(0x21, 0x04);
-  outb(0x21, 0x01);
-  outb(0xA0, 0x11);
-  outb(0xA1, 0x28);
-  outb(0xA1, 0x02);
-  outb(0xA1, 0x01);
-  outb(0x21, 0xFE);
-  outb(0xA1, 0xFF);
-}
-
 /* Counter 0, LSB then MSB, mode 2 (rate generator), binary. */
 static void pit_init(uint16_t divisor)
 {
@@ -79,7 +54,7 @@ void main(void)
   uart_init();
   desc_init();
   set_interrupt_gate(0x20, irq0_stub);
-  pic_init();
+  pic_init(0xFE, 0xFF); /* unmask IRQ 0 only */
   pit_init(PIT_DIVISOR);
 
   uint32_t wakeups = 0;
