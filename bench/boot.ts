@@ -9,9 +9,8 @@
 import { readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULTS } from "../hypervisor/root/config.js";
 import { Machine } from "../hypervisor/root/machine.js";
-import { ROOT } from "./build-guest.js";
+import { oneVm, ROOT } from "./build-guest.js";
 import { ensureSeabios, type PeerRun, qemuMissing, runQemu, runV86 } from "./peers.js";
 import { type Figure, report, withPeer } from "./summary.js";
 
@@ -44,29 +43,12 @@ async function bootMoat(image: string): Promise<Boot> {
   let text = "";
   let firstLineMs = Number.NaN;
   const t0 = performance.now();
-  const machine = new Machine(
-    {
-      exitDeadlineMs: DEFAULTS.exitDeadlineMs,
-      transport: "sab",
-      vms: [
-        {
-          name: "boot",
-          image,
-          memoryBytes: MEMORY_MB << 20,
-          priority: 1,
-          quantum: DEFAULTS.quantum,
-          policy: "destroy",
-          cmdline: "",
-        },
-      ],
+  const machine = new Machine(oneVm("boot", image, MEMORY_MB), {
+    console: (_vm, t) => {
+      text += t;
+      if (Number.isNaN(firstLineMs) && text.includes("\n")) firstLineMs = performance.now() - t0;
     },
-    {
-      console: (_vm, t) => {
-        text += t;
-        if (Number.isNaN(firstLineMs) && text.includes("\n")) firstLineMs = performance.now() - t0;
-      },
-    },
-  );
+  });
   const [r] = await machine.run();
   const endMs = performance.now() - t0;
   if (Number.isNaN(firstLineMs)) throw new Error(`guest printed no line: ${r.reason}\n${r.output}`);

@@ -7,6 +7,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type MachineSpec, parseConfig } from "../hypervisor/root/config.js";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -26,4 +27,9 @@ export function buildBenchGuest(name: string, defines: string[] = []): string {
   const ld = ["-m", "elf_i386", "-static", "-nostdlib", "-T", join(ROOT, "guests/lib/link.ld"), "-o", elf];
   execFileSync("ld", [...ld, ...objs]);
   return elf;
+}
+
+/** A machine of one VM running `image` with `memoryMb` of RAM and the defaults of a config file. */
+export function oneVm(name: string, image: string, memoryMb: number): MachineSpec {
+  return parseConfig(JSON.stringify({ vms: [{ name, image, memory: `${memoryMb}M` }] }), "bench");
 }

@@ -9,9 +9,8 @@
 //   npm run bench:cpu-guest [-- --no-profile] [-- --no-qemu] [-- --no-v86]
 import { Session } from "node:inspector/promises";
 import { parseArgs } from "node:util";
-import { DEFAULTS } from "../hypervisor/root/config.js";
 import { Machine, type VmResult } from "../hypervisor/root/machine.js";
-import { buildBenchGuest, ROOT } from "./build-guest.js";
+import { buildBenchGuest, oneVm, ROOT } from "./build-guest.js";
 import { ensureSeabios, type PeerRun, qemuMissing, runQemu, runV86 } from "./peers.js";
 import { type Figure, report, withPeer } from "./summary.js";
 
@@ -25,29 +24,12 @@ async function runMoat(image: string): Promise<{ r: VmResult; ms: number; doneMs
   let seen = "";
   let doneMs = Number.NaN;
   const t0 = performance.now();
-  const machine = new Machine(
-    {
-      exitDeadlineMs: DEFAULTS.exitDeadlineMs,
-      transport: "sab",
-      vms: [
-        {
-          name: "cpu",
-          image,
-          memoryBytes: MEMORY_MB << 20,
-          priority: 1,
-          quantum: DEFAULTS.quantum,
-          policy: "destroy",
-          cmdline: "",
-        },
-      ],
+  const machine = new Machine(oneVm("cpu", image, MEMORY_MB), {
+    console: (_vm, text) => {
+      seen += text;
+      if (Number.isNaN(doneMs) && seen.includes(DONE)) doneMs = performance.now() - t0;
     },
-    {
-      console: (_vm, text) => {
-        seen += text;
-        if (Number.isNaN(doneMs) && seen.includes(DONE)) doneMs = performance.now() - t0;
-      },
-    },
-  );
+  });
   const [r] = await machine.run();
   return { r, ms: performance.now() - t0, doneMs };
 }
