@@ -7,11 +7,10 @@ import { ExitReason } from "./exit-reason.js";
 import { Mtd } from "./mtd.js";
 
 /**
- * What the instruction emulator reads (vmm/emulator/handlers.ts
- * EMULATOR_MTD): every register an operand can name, the segments, the
+ * What the instruction emulator (vmm/emulator/handlers.ts) reads: every register an operand can name, the segments, the
  * control registers for the guest's paging, and the qualification.
  */
-const EMULATOR_GROUPS =
+export const EMULATOR_GROUPS =
   Mtd.GPR_ACDB |
   Mtd.GPR_BSD |
   Mtd.RSP |

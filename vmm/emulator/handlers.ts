@@ -7,6 +7,7 @@
 
 import type { IVmExit } from "../../proto/index.js";
 import { Mtd } from "../../proto/mtd.js";
+import { EMULATOR_GROUPS } from "../../proto/portal-mtd.js";
 import { handleIoInstruction } from "../handlers/io-instruction.js";
 import { hex } from "../hex.js";
 import type { ReplyBuilder } from "../reply.js";
@@ -20,18 +21,8 @@ import { EAX, EBP, EBX, ECX, EDI, EDX, ESI, ESP, type RegisterFile } from "./reg
 /** What the handlers need beyond today's VmmContext: the VM's MMIO devices. */
 export type EmulatorContext = VmmContext & { readonly mmio: MmioBus };
 
-/** Groups both handlers read: every register an operand can use, segments, paging, the qualification, STA to end STI/MOV SS blocking. */
-export const EMULATOR_MTD =
-  Mtd.GPR_ACDB |
-  Mtd.GPR_BSD |
-  Mtd.RSP |
-  Mtd.RIP_LEN |
-  Mtd.RFLAGS |
-  Mtd.DS_ES |
-  Mtd.FS_GS |
-  Mtd.CS_SS |
-  Mtd.CR |
-  Mtd.QUAL;
+/** Groups both handlers read: the portal MTD of their exits (proto/portal-mtd.ts). */
+export const EMULATOR_MTD = EMULATOR_GROUPS;
 
 /** EPT-violation qualification bits (SDM Vol. 3C Table 27-7). */
 const EPT_FETCH = 0x4;
