@@ -30,6 +30,8 @@ export interface VmmSabHostExtra {
   dataBytes?: number;
   /** Worker entry module (default vmm/sab-worker-entry.mjs); tests substitute hostile VMMs. */
   workerFile?: string;
+  /** Node options of the worker (default: the parent's, which under tsx include its loader). */
+  execArgv?: string[];
 }
 
 const ENTRY = fileURLToPath(new URL("../../vmm/sab-worker-entry.mjs", import.meta.url));
@@ -77,6 +79,7 @@ export class VmmSabHost implements VmmPort {
     this.pool = new Piscina({
       filename: extra.workerFile ?? ENTRY,
       workerData: boot,
+      execArgv: extra.execArgv,
       minThreads: 1,
       maxThreads: 1,
       concurrentTasksPerWorker: 1,

@@ -1,0 +1,27 @@
+// Oracle: Node's documented CLI (`node --help`: --require/-r, --import and
+// --loader take the next argument; --eval/-e and --print/-p take the script)
+// and tsx's own launch line (`tsx -e 'console.log(process.execArgv)'` prints
+// --require .../tsx/dist/preflight.cjs --import file:///.../tsx/dist/loader.mjs).
+import { describe, expect, it } from "vitest";
+import { withoutTsx } from "./campaign-bundle.js";
+
+describe("bundle-started VMM workers do not inherit tsx's loader", () => {
+  it("drops tsx's --require and --import pairs as tsx launches node", () => {
+    const argv = [
+      "--require",
+      "/r/node_modules/tsx/dist/preflight.cjs",
+      "--import",
+      "file:///r/node_modules/tsx/dist/loader.mjs",
+    ];
+    expect(withoutTsx(argv)).toEqual([]);
+  });
+
+  it("drops --import=tsx written as one argument and the parent's --eval script", () => {
+    expect(withoutTsx(["--import=tsx", "--eval", "console.log(1)"])).toEqual([]);
+  });
+
+  it("keeps every other option, including loaders that are not tsx", () => {
+    const argv = ["--max-old-space-size=512", "--import", "./trace.mjs", "--cpu-prof", "--require", "tsx"];
+    expect(withoutTsx(argv)).toEqual(["--max-old-space-size=512", "--import", "./trace.mjs", "--cpu-prof"]);
+  });
+});
