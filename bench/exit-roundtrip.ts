@@ -24,7 +24,7 @@ import { VmExit } from "../proto/index.js";
 import { Mtd } from "../proto/mtd.js";
 import { portalMtd } from "../proto/portal-mtd.js";
 import { serveVmmExits } from "../vmm/fault-serve.js";
-import { buildBenchGuest } from "./build-guest.js";
+import { buildBenchGuest, oneVm } from "./build-guest.js";
 import { ensureSeabios, qemuMissing, runQemu, runV86 } from "./peers.js";
 import { type Figure, report, withPeer } from "./summary.js";
 
@@ -152,34 +152,17 @@ async function machineRound(image: string, factory: VmmFactory, marks?: Map<stri
   const { Machine } = await import("../hypervisor/root/machine.js");
   let transport = "";
   let seen = "";
-  const machine = new Machine(
-    {
-      exitDeadlineMs: DEFAULTS.exitDeadlineMs,
-      transport: "sab",
-      vms: [
-        {
-          name: "bench",
-          image,
-          memoryBytes: 16 << 20,
-          priority: 1,
-          quantum: DEFAULTS.quantum,
-          policy: "destroy",
-          cmdline: "",
-        },
-      ],
+  const machine = new Machine(oneVm("bench", image, 16), {
+    console: (_vm, text) => {
+      seen += text;
+      for (const m of IO_MARKS) if (!marks?.has(m) && seen.includes(m)) marks?.set(m, performance.now());
     },
-    {
-      console: (_vm, text) => {
-        seen += text;
-        for (const m of IO_MARKS) if (!marks?.has(m) && seen.includes(m)) marks?.set(m, performance.now());
-      },
-      vmmFactory: (b, o) => {
-        const port = factory(b, o);
-        transport = port.transport;
-        return port;
-      },
+    vmmFactory: (b, o) => {
+      const port = factory(b, o);
+      transport = port.transport;
+      return port;
     },
-  );
+  });
   const t0 = performance.now();
   const [r] = await machine.run();
   const ms = performance.now() - t0;

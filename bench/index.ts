@@ -4,7 +4,7 @@
 // peer measured side by side and the ratio. Benchmarks are not timed tests:
 // this machine is shared and noisy, so the load average is printed with
 // the table and only ratios measured in one run are worth comparing.
-//   npm run bench [-- --only cpu-loop,cpu-guest,exits,memory,boot,linux]
+//   npm run bench [-- --only cpu-loop,cpu-guest,exits,memory,boot,linux,tradeoffs]
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -35,6 +35,12 @@ const BENCHES: Bench[] = [
   { name: "memory", file: "memory.ts", args: [] },
   { name: "boot", file: "boot.ts", args: [] },
   { name: "linux", file: "linux-boot.ts", args: [] },
+  // Every placement side by side on the small guests (`npm run bench:tradeoffs` adds Linux and writes docs/).
+  {
+    name: "tradeoffs",
+    file: "tradeoffs.ts",
+    args: ["--quick", "--runs", "3", "--out", join(tmpdir(), "moat-bench-tradeoffs")],
+  },
 ];
 
 const { values } = parseArgs({ options: { only: { type: "string" } } });

@@ -16,9 +16,9 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { DEFAULTS, type VmSpec } from "../hypervisor/root/config.js";
+import type { MachineSpec } from "../hypervisor/root/config.js";
 import { Machine } from "../hypervisor/root/machine.js";
-import { buildBenchGuest } from "./build-guest.js";
+import { buildBenchGuest, oneVm } from "./build-guest.js";
 import { ensureSeabios, type PeerRun, qemuMissing, runQemu, runV86 } from "./peers.js";
 import { type Figure, report, withPeer } from "./summary.js";
 
@@ -52,16 +52,10 @@ function collector(): () => void {
   return runInNewContext("gc") as () => void;
 }
 
-function spec(image: string, n: number): VmSpec[] {
-  return Array.from({ length: n }, (_, i) => ({
-    name: `idle${i}`,
-    image,
-    memoryBytes: MEMORY_MB * MiB,
-    priority: 1,
-    quantum: DEFAULTS.quantum,
-    policy: "destroy" as const,
-    cmdline: "",
-  }));
+/** `n` copies of oneVm's VM, named idle0, idle1, ... */
+function spec(image: string, n: number): MachineSpec {
+  const one = oneVm("idle0", image, MEMORY_MB);
+  return { ...one, vms: Array.from({ length: n }, (_, i) => ({ ...one.vms[0], name: `idle${i}` })) };
 }
 
 /** Child mode: boots `n` VMs in this process and prints one result line. */
@@ -73,22 +67,19 @@ async function measure(image: string, n: number): Promise<Sample> {
   let running: Usage | null = null;
   let upMs = 0;
   const t0 = performance.now();
-  const machine: Machine = new Machine(
-    { exitDeadlineMs: DEFAULTS.exitDeadlineMs, transport: "sab", vms: spec(image, n) },
-    {
-      console: (vm, text) => {
-        const all = (seen.get(vm) ?? "") + text;
-        seen.set(vm, all);
-        if (running || seen.size < n || [...seen.values()].some((s) => !s.includes(UP))) return;
-        upMs = performance.now() - t0;
-        gc();
-        running = process.memoryUsage();
-        setImmediate(() => {
-          for (const name of machine.vmNames) machine.destroy(name, "memory sampled");
-        });
-      },
+  const machine: Machine = new Machine(spec(image, n), {
+    console: (vm, text) => {
+      const all = (seen.get(vm) ?? "") + text;
+      seen.set(vm, all);
+      if (running || seen.size < n || [...seen.values()].some((s) => !s.includes(UP))) return;
+      upMs = performance.now() - t0;
+      gc();
+      running = process.memoryUsage();
+      setImmediate(() => {
+        for (const name of machine.vmNames) machine.destroy(name, "memory sampled");
+      });
     },
-  );
+  });
   const results = await machine.run();
   if (!running) throw new Error(`not every VM came up: ${results.map((r) => `${r.name}: ${r.reason}`).join("; ")}`);
   gc();

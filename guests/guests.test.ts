@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ExitReason } from "../proto/exit-reason.js";
+import { hasQemu } from "../test/helpers.js";
 import { makeVmm, roundTrip } from "../vmm/testing/exit-messages.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,15 +20,6 @@ const ELVES = ["hello", "paging-ring3", "exits"];
 function readelfEntry(file: string): number {
   const text = execFileSync("readelf", ["-h", file], { encoding: "utf8" });
   return Number.parseInt(/Entry point address:\s+(0x[0-9a-f]+)/.exec(text)![1], 16);
-}
-
-function hasQemu(): boolean {
-  try {
-    execFileSync("qemu-system-i386", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Boots `elf` under QEMU (Multiboot) and returns the serial output once `until` appears. */

@@ -7,20 +7,29 @@ import { ExitReason } from "./exit-reason.js";
 import { Mtd } from "./mtd.js";
 
 /**
+ * The register state an instruction works on: every general register, ESP,
+ * EIP and the instruction length, EFLAGS, the six segment registers and
+ * CR0/CR3/CR4 (the guest's paging). The VMM reads it to emulate and writes it
+ * back after a task switch or at startup (vmm/emulator/task-switch.ts,
+ * vmm/boot/initial-state.ts add what else they write).
+ */
+export const INSTRUCTION_STATE_GROUPS =
+  Mtd.GPR_ACDB | Mtd.GPR_BSD | Mtd.RSP | Mtd.RIP_LEN | Mtd.RFLAGS | Mtd.DS_ES | Mtd.FS_GS | Mtd.CS_SS | Mtd.CR;
+
+/**
  * What the instruction emulator (vmm/emulator/handlers.ts) reads: every register an operand can name, the segments, the
  * control registers for the guest's paging, and the qualification.
  */
-export const EMULATOR_GROUPS =
-  Mtd.GPR_ACDB |
-  Mtd.GPR_BSD |
-  Mtd.RSP |
-  Mtd.RIP_LEN |
-  Mtd.RFLAGS |
-  Mtd.DS_ES |
-  Mtd.FS_GS |
-  Mtd.CS_SS |
-  Mtd.CR |
-  Mtd.QUAL;
+export const EMULATOR_GROUPS = INSTRUCTION_STATE_GROUPS | Mtd.QUAL;
+
+/**
+ * What the VMM's task-switch emulation (vmm/emulator/task-switch.ts) reads:
+ * the whole register state it saves into the old TSS, TR (the old TSS),
+ * LDTR (selectors of the new task may name its LDT), GDTR (TSS and segment
+ * descriptors), IDTR (an INT n task gate's DPL), CR0/CR3/CR4 (the guest's
+ * paging) and the qualification (new TSS selector and source, SDM Table 27-2).
+ */
+export const TASK_SWITCH_GROUPS = EMULATOR_GROUPS | Mtd.TR | Mtd.LDTR | Mtd.GDTR | Mtd.IDTR | Mtd.INJ;
 
 /**
  * Groups every exit carries, whatever its handler needs, because the VMM's
@@ -48,6 +57,8 @@ export const REQUIRED_MTD: Readonly<Record<number, number>> = {
   [ExitReason.WRMSR]: Mtd.GPR_ACDB | Mtd.RIP_LEN | Mtd.SYSENTER,
   // An access to guest-physical memory that is not RAM: emulated against the MMIO devices.
   [ExitReason.EPT_VIOLATION]: EMULATOR_GROUPS,
+  // A hardware task switch (JMP/CALL/IRET or an IDT task gate), emulated with the IDT-vectoring information.
+  [ExitReason.TASK_SWITCH]: TASK_SWITCH_GROUPS,
 };
 
 /**

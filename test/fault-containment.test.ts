@@ -4,25 +4,20 @@
 // runs byte for byte as in a fault-free run. The oracle is that fault-free
 // run of the same config (virtual time makes runs deterministic, DESIGN.md
 // §5); which detector finds which kind is DESIGN.md §6's table.
-import { afterAll, describe, expect, it } from "vitest";
-import { bundledSabFactory } from "../hypervisor/root/campaign-bundle.js";
+import { describe, expect, it } from "vitest";
 import type { MachineSpec, Policy, VmSpec } from "../hypervisor/root/config.js";
 import { FAULT_INFO, FAULT_KINDS, type FaultKind } from "../hypervisor/root/fault-plan.js";
 import { type FaultRecord, Machine, type VmResult } from "../hypervisor/root/machine.js";
-import type { VmmFactory } from "../hypervisor/root/vmm-host.js";
 import { guest, vm } from "./helpers.js";
-
-let factory: VmmFactory | undefined;
 
 async function run(
   vms: VmSpec[],
   faults: [vm: string, seq: number, kind: FaultKind][] = [],
   act?: (m: Machine, vm: string, text: string) => void,
 ): Promise<{ results: Map<string, VmResult>; faults: FaultRecord[] }> {
-  factory ??= (await bundledSabFactory()) ?? undefined;
   const spec: MachineSpec = { vms, transport: "sab", exitDeadlineMs: 1000, vmmHeapMb: 64, faultHooks: true };
   let m: Machine | null = null;
-  m = new Machine(spec, { console: (name, text) => act?.(m as Machine, name, text), vmmFactory: factory });
+  m = new Machine(spec, { console: (name, text) => act?.(m as Machine, name, text) });
   for (const [name, seq, kind] of faults) {
     m.prepareSpares(name, 2);
     m.inject(name, kind, { atExit: seq });
@@ -41,10 +36,6 @@ function same(a: VmResult | undefined, b: VmResult | undefined): void {
   expect(a?.reason).toBe(b?.reason);
   expect(a?.instructions).toBe(b?.instructions);
 }
-
-afterAll(() => {
-  factory = undefined;
-});
 
 describe("VMM faults under policy restart", () => {
   it("detects every fault kind at its exit, restarts the VMM, and both VMs end as without faults", async () => {

@@ -1,4 +1,5 @@
 // Shared by the integration tests: the built guests and a machine runner.
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { DEFAULTS, type Transport, type VmSpec } from "../hypervisor/root/config.js";
@@ -9,6 +10,16 @@ export const guest = (name: string): string => {
   if (!existsSync(path)) throw new Error(`${path} missing: run npm run guests`);
   return path;
 };
+
+/** Whether qemu-system-i386 runs on this host (the QEMU-oracle tests skip without it). */
+export function hasQemu(): boolean {
+  try {
+    execFileSync("qemu-system-i386", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export function vm(name: string, image: string, more: Partial<VmSpec> = {}): VmSpec {
   return {

@@ -67,13 +67,16 @@ export const Feature = {
  * - MTRR: MTRRcap, the variable and fixed MTRRs and MTRRdefType read back
  *   as written (vmm/msr.ts); memory types have no effect in the VM.
  * - PGE: global pages through CR4.PGE.
- * - CMOV: CMOVcc (and FCMOV only together with FPU, which is off).
- * Off: FPU (no x87 yet: an OS must emulate it or trap #NM), VME (the
+ * - FPU: the x87 (hypervisor/cpu/x87.ts; arithmetic in double precision,
+ *   documented there), with FNSAVE/FRSTOR, #MF through CR0.NE.
+ * - CMOV: CMOVcc, and FCMOVcc with the FPU.
+ * Off: VME (the
  * virtual-8086 extensions, CR4.VME/PVI, are not implemented; plain V86
  * mode needs no CPUID bit), PAE and PSE-36 (2-level paging only), MCE/MCA
  * (no machine checks), APIC (no local APIC yet), PAT, MMX, FXSR.
  */
 export const CPU_FEATURES_EDX =
+  Feature.FPU |
   Feature.DE |
   Feature.PSE |
   Feature.TSC |

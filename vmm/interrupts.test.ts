@@ -11,7 +11,7 @@ import { I8259 } from "../devices/i8259.js";
 import type { IGuestState, IVmExit } from "../proto/index.js";
 import { Mtd } from "../proto/mtd.js";
 import { portalMtd } from "../proto/portal-mtd.js";
-import { deliverInterrupts, newInterruptStats } from "./interrupts.js";
+import { deliverInterrupts, IrqLineRecorder, newInterruptStats } from "./interrupts.js";
 import { ReplyBuilder } from "./reply.js";
 
 const IF = 1 << 9;
@@ -155,5 +155,67 @@ describe("deliverInterrupts", () => {
     deliverInterrupts(r, p, newInterruptStats());
     expect(r.msg.injectValid).toBeFalsy();
     expect(r.msg.wantIntrWindow).toBe(true);
+  });
+});
+
+// Placement irqchip: what the VMM reports of its devices' lines must leave
+// the hypervisor's 8259A exactly as the raw sequence of levels would have
+// left it. Oracle: the 8259A model itself (its datasheet's edge latch and
+// level sensing), fed the raw sequence, against a twin fed the recorder's
+// compressed changes: every sequence of up to 7 levels, from either
+// starting level, on a master and a slave input, edge- and level-triggered.
+describe("IrqLineRecorder", () => {
+  /** IRR of master and slave (OCW3 read IRR), INT, and the vector an INTA would return. */
+  function observe(p: I8259): number[] {
+    p.ioWrite(0x20, 1, 0x0a);
+    p.ioWrite(0xa0, 1, 0x0a);
+    const state = [p.ioRead(0x20, 1), p.ioRead(0xa0, 1), +p.hasInterrupt()];
+    return p.hasInterrupt() ? [...state, p.acknowledge()] : state;
+  }
+
+  function sequences(n: number): boolean[][] {
+    return Array.from({ length: 2 ** n }, (_, bits) => Array.from({ length: n }, (_, i) => ((bits >>> i) & 1) === 1));
+  }
+
+  it("leaves an 8259A as the raw level sequence does, with at most three changes per line", () => {
+    let cases = 0;
+    for (const line of [4, 9])
+      for (const elcr of [0, 1 << line])
+        for (const start of [false, true])
+          for (let n = 0; n <= 7; n++)
+            for (const seq of sequences(n)) {
+              const raw = pic();
+              const sent = pic();
+              for (const q of [raw, sent]) {
+                q.ioWrite(0x4d0, 1, elcr & 0xff);
+                q.ioWrite(0x4d1, 1, elcr >>> 8);
+                q.setIrq(line, start);
+              }
+              const rec = new IrqLineRecorder();
+              for (const level of seq) {
+                raw.setIrq(line, level);
+                rec.setIrq(line, level);
+              }
+              const changes = rec.take();
+              expect(changes.length).toBeLessThanOrEqual(3);
+              for (const c of changes) sent.setIrq(c.irq, c.level);
+              expect(observe(sent), `line ${line} elcr ${elcr} from ${start}: ${seq}`).toEqual(observe(raw));
+              cases++;
+            }
+    expect(cases).toBe(2 * 2 * 2 * (2 ** 8 - 1));
+  });
+
+  it("reports each line's changes in the order lines first changed, and forgets them once taken", () => {
+    const rec = new IrqLineRecorder();
+    rec.setIrq(8, true);
+    rec.setIrq(4, true);
+    rec.setIrq(8, true); // a repeat is not a change
+    rec.setIrq(4, false);
+    expect(rec.take()).toEqual([
+      { irq: 8, level: true },
+      { irq: 4, level: true },
+      { irq: 4, level: false },
+    ]);
+    expect(rec.take()).toEqual([]);
   });
 });

@@ -112,3 +112,47 @@ function setInjection(reply: ReplyBuilder, event: IEvent): void {
   reply.msg.injectValid = true;
   reply.setState(Mtd.INJ, {});
 }
+
+/** One change of an ISA interrupt line, as VmReply.irq_lines carries it. */
+export interface IrqLineChange {
+  irq: number;
+  level: boolean;
+}
+
+/**
+ * Placement irqchip: the 8259A runs in the hypervisor, so the devices left
+ * in the VMM (UART IRQ 4, RTC IRQ 8, 8042 IRQ 1/12) drive this recorder, and
+ * each reply carries what their lines did (as KVM_IRQ_LINE). Per line it
+ * keeps only what an 8259A input can tell apart (datasheet, "Interrupt
+ * Sequence"): whether a rising edge happened and the final level. A
+ * sequence with a fall followed by a rise always holds an edge, so it is
+ * sent as [low, high] or [low, high, low]; shorter ones go as they are
+ * (repeats dropped): never more than three changes per line.
+ */
+export class IrqLineRecorder {
+  /** Levels set since the last take(), per line, in order; lines in order of first change. */
+  private readonly levels = new Map<number, boolean[]>();
+
+  setIrq(line: number, level: boolean): void {
+    const seq = this.levels.get(line);
+    if (seq === undefined) this.levels.set(line, [level]);
+    else if (seq[seq.length - 1] !== level) seq.push(level);
+  }
+
+  /** The changes since the last take(), and forgets them. */
+  take(): IrqLineChange[] {
+    const out: IrqLineChange[] = [];
+    for (const [irq, seq] of this.levels) {
+      const final = seq[seq.length - 1];
+      const kept = seq.length <= 2 ? seq : final ? [false, true] : [false, true, false];
+      for (const level of kept) out.push({ irq, level });
+    }
+    this.levels.clear();
+    return out;
+  }
+
+  /** Drops what was recorded (the platform was reset: those lines went to the old controller). */
+  clear(): void {
+    this.levels.clear();
+  }
+}

@@ -34,7 +34,9 @@ describe("MsrFile", () => {
     expect(m.write(0x200, 0x7, 0)).toBe(false);
     expect(m.write(0x200, 0x106, 0)).toBe(false); // bits 11:8 reserved in PhysBase
     expect(m.write(0x201, 0x400, 0)).toBe(false); // bits 10:0 reserved in PhysMask
-    expect(m.write(0x200, 0x6, 1)).toBe(false); // above MAXPHYADDR 32
+    expect(m.write(0x201, 0x8000_0800, 0xf)).toBe(true); // bits 35:32 are PhysMask (36-bit MAXPHYADDR, §11.11.2.3)
+    expect(m.write(0x201, 0x8000_0800, 0x10)).toBe(false); // bits 63:36 reserved
+    expect(m.write(0x200, 0x6, 0x10)).toBe(false); // bit 36: above MAXPHYADDR 36
     expect(m.write(0x2ff, 0x3, 0)).toBe(false); // MTRRdefType type 3
     expect(m.write(0x2ff, 0x1000, 0)).toBe(false); // MTRRdefType bit 12 reserved
     expect(m.write(0x250, 0x0606_0603, 0x0606_0606)).toBe(false); // one fixed-range byte of type 3

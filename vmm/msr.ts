@@ -79,14 +79,16 @@ function isMtrr(index: number): boolean {
 }
 
 /**
- * Whether a WRMSR value is legal for an MTRR (SDM §11.11.2): physical
- * address width is 32 bits (no PAE, no leaf 0x80000008: SDM §11.11.2.3),
- * so the high dword is reserved in the variable-range registers.
+ * Whether a WRMSR value is legal for an MTRR (SDM §11.11.2): without CPUID
+ * leaf 80000008H "the processor supports 36-bit physical address size, then
+ * bit PhysMask consists of bits 35:12, and bits 63:36 are reserved"
+ * (§11.11.2.3, Figure 11-7), PhysBase likewise; firmware writes them so
+ * (SeaBIOS's mtrr_setup: a 36-bit mask for the PCI hole).
  */
 function validMtrrWrite(index: number, lo: number, hi: number): boolean {
   if (index === Msr.MTRR_DEF_TYPE) return hi === 0 && (lo & ~0xcff) === 0 && validMemoryType(lo & 0xff);
   if (index >= Msr.MTRR_PHYSBASE0 && index <= Msr.MTRR_PHYSMASK7) {
-    if (hi !== 0) return false;
+    if ((hi & ~0xf) !== 0) return false; // bits 63:36
     if ((index & 1) === 0) return (lo & 0xf00) === 0 && validMemoryType(lo & 0xff); // PhysBase
     return (lo & 0x7ff) === 0; // PhysMask: bits 10:0 reserved, bit 11 valid
   }

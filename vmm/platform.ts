@@ -7,6 +7,7 @@
 //   0x70-0x71         MC146818 RTC + CMOS (memory size filled in), IRQ 8
 //   0x80              POST code latch
 //   0xF4              debug-exit port: the guest ends its VM with a status
+//   0x402             QEMU's debug console (SeaBIOS's log) -> the VM's console
 //   0xCF8-0xCFF       PCI configuration mechanism #1, i440FX host bridge at 0:0.0;
 //                     0xCF9 reset control -> VM reset
 //   0x3F8-0x3FF       16550A UART (COM1), IRQ 4
@@ -16,17 +17,21 @@
 // VMM sets to each exit's virtual TSC.
 import type { Clock } from "../devices/clock.js";
 import { DebugExit } from "../devices/debug-exit.js";
-import { createI440fxHostBridge } from "../devices/i440fx.js";
+import { DebugCon } from "../devices/debugcon.js";
+import { createI440fxHostBridge, type I440fxPmc } from "../devices/i440fx.js";
 import { I8042 } from "../devices/i8042.js";
 import { I8254 } from "../devices/i8254.js";
 import { I8259 } from "../devices/i8259.js";
+import type { IrqSink } from "../devices/irq.js";
 import { Mc146818 } from "../devices/mc146818.js";
 import { PciHost } from "../devices/pci-host.js";
 import { PostPort } from "../devices/post-port.js";
 import { SnapshotError, SnapshotReader, type Snapshotting } from "../devices/snapshot.js";
 import { earliestDeadline, type TimedDevice } from "../devices/timed.js";
 import { COM1_IRQ, Uart16550 } from "../devices/uart16550.js";
+import { attachFirmware } from "./boot/firmware.js";
 import { MmioBus } from "./emulator/mmio-bus.js";
+import type { GuestRam } from "./guest-ram.js";
 import { IoBus } from "./io-bus.js";
 
 /** PC COM1. */
@@ -68,6 +73,15 @@ export interface PlatformOptions {
   epochSeconds?: number;
   /** The virtual TSC the platform is powered on at (a reset happens mid-run). */
   startTsc?: number;
+  /**
+   * Placement irqchip: the 8259A pair and the 8254 (ports 20h/21h, A0h/A1h,
+   * 4D0h/4D1h, 40h-43h, 61h) run in the hypervisor, so they are not on this
+   * bus (a guest access must not reach two models), and the other devices
+   * drive these lines instead (vmm/interrupts.ts IrqLineRecorder).
+   */
+  irqLines?: IrqSink;
+  /** A firmware ROM: its device at 4 GiB and the PAM window over `ram` (vmm/boot/firmware.ts). */
+  firmware?: { rom: Uint8Array; ram: GuestRam };
 }
 
 /** What a device asked of the VM as a whole during one exit. */
@@ -76,6 +90,8 @@ export interface PlatformRequests {
   exitStatus: number | null;
   /** The reset line was pulsed (8042 command FEh, PIIX3 reset control): the VM resets. */
   reset: boolean;
+  /** Firmware boots: the PAM registers changed (or the platform powered on): the kernel must remap C0000h-FFFFFh. */
+  memoryMap: boolean;
 }
 
 export class PcPlatform implements Snapshotting {
@@ -83,24 +99,25 @@ export class PcPlatform implements Snapshotting {
   readonly bus = new IoBus();
   /** Memory-mapped devices: none while the CPUID model has no APIC. */
   readonly mmio = new MmioBus();
-  readonly pic: I8259;
-  readonly pit: I8254;
+  private readonly picModel: I8259 | null;
+  private readonly pitModel: I8254 | null;
   readonly rtc: Mc146818;
   readonly kbc: I8042;
   readonly post: PostPort;
   readonly debugExit: DebugExit;
   readonly pci: PciHost;
+  readonly hostBridge: I440fxPmc;
   readonly uart: Uart16550;
   /** The devices with timers, asked for deadlines and ticked after each exit. */
   private readonly timed: readonly TimedDevice[];
-  readonly requests: PlatformRequests = { exitStatus: null, reset: false };
+  readonly requests: PlatformRequests = { exitStatus: null, reset: false, memoryMap: false };
 
   constructor(options: PlatformOptions) {
     this.clock.set(options.startTsc ?? 0);
     const clock = this.clock;
-    this.pic = new I8259();
-    const irq = this.pic;
-    this.pit = new I8254({ clock, irq });
+    this.picModel = options.irqLines ? null : new I8259();
+    const irq = options.irqLines ?? (this.picModel as I8259);
+    this.pitModel = this.picModel ? new I8254({ clock, irq }) : null;
     this.rtc = new Mc146818({
       clock,
       irq,
@@ -118,7 +135,15 @@ export class PcPlatform implements Snapshotting {
       },
     });
     this.pci = new PciHost({ onReset: reset });
-    this.pci.attach(0, 0, createI440fxHostBridge());
+    this.hostBridge = createI440fxHostBridge();
+    this.pci.attach(0, 0, this.hostBridge);
+    if (options.firmware) {
+      attachFirmware(options.firmware.rom, options.firmware.ram, this.mmio, this.hostBridge);
+      this.hostBridge.onPamChange = () => {
+        this.requests.memoryMap = true;
+      };
+      this.requests.memoryMap = true; // PAM at its reset value 00h: the PCI side everywhere
+    }
     this.uart = new Uart16550({
       base: COM1_BASE,
       onTransmit: options.onTransmit,
@@ -126,10 +151,29 @@ export class PcPlatform implements Snapshotting {
       irq,
       irqNumber: COM1_IRQ,
     });
-    for (const d of [this.pic, this.pit, this.rtc, this.kbc, this.post, this.debugExit, this.pci, this.uart]) {
+    const local = this.picModel && this.pitModel ? [this.picModel, this.pitModel] : [];
+    const debugcon = new DebugCon(options.onTransmit);
+    for (const d of [...local, this.rtc, this.kbc, this.post, this.debugExit, this.pci, this.uart, debugcon]) {
       this.bus.attach(d);
     }
-    this.timed = [this.pit, this.rtc];
+    this.timed = this.pitModel ? [this.pitModel, this.rtc] : [this.rtc];
+  }
+
+  /** Whether the 8259A pair and the 8254 are here (placement split) rather than in the hypervisor. */
+  get hasIrqchip(): boolean {
+    return this.picModel !== null;
+  }
+
+  /** The 8259A pair; only in placement split. */
+  get pic(): I8259 {
+    if (this.picModel === null) throw new Error("the 8259A runs in the hypervisor (placement irqchip)");
+    return this.picModel;
+  }
+
+  /** The 8254; only in placement split. */
+  get pit(): I8254 {
+    if (this.pitModel === null) throw new Error("the 8254 runs in the hypervisor (placement irqchip)");
+    return this.pitModel;
   }
 
   /** Processes every timer event due by the clock's time (raises their IRQs). */
@@ -144,9 +188,15 @@ export class PcPlatform implements Snapshotting {
   }
 
   private parts(): [string, Snapshotting][] {
+    const local: [string, Snapshotting][] =
+      this.picModel && this.pitModel
+        ? [
+            ["pic", this.picModel],
+            ["pit", this.pitModel],
+          ]
+        : [];
     return [
-      ["pic", this.pic],
-      ["pit", this.pit],
+      ...local,
       ["rtc", this.rtc],
       ["kbc", this.kbc],
       ["post", this.post],

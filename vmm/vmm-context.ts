@@ -35,6 +35,8 @@ export interface VmmBoot {
   initrd?: Uint8Array;
   /** Multiboot modules (with an ELF or flat `image`). */
   modules?: BootModule[];
+  /** A firmware ROM (vmm/boot/firmware.ts): the vCPU starts at its reset vector; `image` is then empty. */
+  firmware?: Uint8Array;
   /** The RTC's wall clock at virtual TSC 0, Unix seconds (default: vmm/platform.ts DEFAULT_EPOCH_SECONDS). */
   epochSeconds?: number;
 }

@@ -16,9 +16,11 @@ import { EXIT_REASON_ENTRY_FAILURE, ExitReason, exitReasonName } from "../proto/
 import { type IVmExit, type IVmReply, VmExit, VmReply } from "../proto/index.js";
 import { Mtd, mtdNames } from "../proto/mtd.js";
 import { REQUIRED_MTD } from "../proto/portal-mtd.js";
+import { biosWindowCalls } from "./boot/firmware.js";
 import { ConsoleBuffer } from "./console-buffer.js";
 import { ConsoleInput } from "./console-input.js";
 import { handleIoInstructionWithStrings, handleMmioEptViolation } from "./emulator/handlers.js";
+import { handleTaskSwitch } from "./emulator/task-switch.js";
 import { GuestRam } from "./guest-ram.js";
 import { handleCpuid } from "./handlers/cpuid.js";
 import { handleHlt } from "./handlers/hlt.js";
@@ -26,7 +28,7 @@ import { handleRdmsr, handleWrmsr } from "./handlers/msr-access.js";
 import { handleStartup } from "./handlers/startup.js";
 import { handleEntryFailure, handleTripleFault, handleUnknown } from "./handlers/stops.js";
 import { handleVmcall } from "./handlers/vmcall.js";
-import { deliverInterrupts, type InterruptStats, newInterruptStats } from "./interrupts.js";
+import { deliverInterrupts, type InterruptStats, IrqLineRecorder, newInterruptStats } from "./interrupts.js";
 import { MsrFile } from "./msr.js";
 import { PcPlatform } from "./platform.js";
 import { ReplyBuilder } from "./reply.js";
@@ -51,7 +53,16 @@ const HANDLERS: Readonly<Record<number, ExitHandler>> = {
   [ExitReason.RDMSR]: handleRdmsr,
   [ExitReason.WRMSR]: handleWrmsr,
   [ExitReason.EPT_VIOLATION]: handleMmioEptViolation,
+  [ExitReason.TASK_SWITCH]: handleTaskSwitch,
 };
+
+/**
+ * The VMM's boot data. `irqchip`: placement irqchip, the 8259A pair and the
+ * 8254 run in the hypervisor (hypervisor/in-kernel/); this VMM leaves their
+ * ports alone, reports its devices' IRQ lines with each reply and delivers no
+ * interrupts itself.
+ */
+export type PlacedVmmBoot = VmmBoot & { irqchip?: boolean };
 
 export class Vmm {
   private ctx: VmmContext;
@@ -62,8 +73,13 @@ export class Vmm {
   private readonly interrupts: InterruptStats = newInterruptStats();
   /** Guest resets so far (the reset line, vmm/platform.ts). */
   private resets = 0;
+  /** Placement irqchip: the IRQ lines of this exit, for the hypervisor's 8259A; null in split. */
+  private readonly lines: IrqLineRecorder | null;
+  /** Placement irqchip: the platform was reset during this exit. */
+  private resetThisExit = false;
 
-  constructor(private readonly boot: VmmBoot) {
+  constructor(private readonly boot: PlacedVmmBoot) {
+    this.lines = boot.irqchip ? new IrqLineRecorder() : null;
     [this.ctx, this.pc] = this.powerOn(0, new MsrFile());
   }
 
@@ -76,6 +92,8 @@ export class Vmm {
       onTransmit: (b) => console.push(b),
       epochSeconds: boot.epochSeconds,
       startTsc: tsc,
+      irqLines: this.lines ?? undefined,
+      firmware: boot.firmware && { rom: boot.firmware, ram },
     });
     return [{ boot, ram, bus: platform.bus, mmio: platform.mmio, msrs, console }, platform];
   }
@@ -105,9 +123,27 @@ export class Vmm {
     this.feedUart();
     platform.tick();
     this.platformRequests(exit, reply);
-    deliverInterrupts(reply, this.pc.pic, this.interrupts);
+    this.remapBiosWindow(reply);
+    if (this.lines === null) deliverInterrupts(reply, this.pc.pic, this.interrupts);
+    else this.reportLines(reply);
     if (!reply.stopped) reply.msg.deadline = this.pc.nextDeadline();
     return reply.finish(this.console.size > 0 ? this.console.take() : null);
+  }
+
+  /** Firmware boots: after a PAM write (or power-on) the kernel maps C0000h-FFFFFh as the PMC now decodes it. */
+  private remapBiosWindow(reply: ReplyBuilder): void {
+    const req = this.pc.requests; // after platformRequests: a reset may have powered on a new platform
+    if (!req.memoryMap || reply.stopped) return;
+    req.memoryMap = false;
+    reply.msg.calls = [...(reply.msg.calls ?? []), ...biosWindowCalls(this.pc.hostBridge)];
+  }
+
+  /** Placement irqchip: the hypervisor's 8259A gets this exit's line changes (and a reset) with the reply. */
+  private reportLines(reply: ReplyBuilder): void {
+    const lines = (this.lines as IrqLineRecorder).take();
+    if (lines.length > 0) reply.msg.irqLines = lines;
+    if (this.resetThisExit) reply.msg.irqchipReset = true;
+    this.resetThisExit = false;
   }
 
   /** Queued console input into COM1 while its receiver has room (no overrun; the UART raises IRQ 4). */
@@ -154,6 +190,8 @@ export class Vmm {
    */
   private reset(exit: IVmExit, reply: ReplyBuilder): void {
     this.resets++;
+    this.lines?.clear();
+    this.resetThisExit = this.lines !== null;
     [this.ctx, this.pc] = this.powerOn(this.pc.clock.now(), new MsrFile());
     handleStartup(exit, reply, this.ctx);
     reply.msg.wantIntrWindow = false;

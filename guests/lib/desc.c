@@ -3,24 +3,12 @@
 #include "io.h"
 #include "print.h"
 
-struct tss {
-  uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
-  uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
-  uint32_t es, cs, ss, ds, fs, gs, ldt;
-  uint16_t trap, iomap_base;
-} __attribute__((packed));
-
-struct pseudo_desc {
-  uint16_t limit;
-  uint32_t base;
-} __attribute__((packed));
-
 extern const uint32_t isr_table[32];
 extern void isr128(void);
 
 static uint64_t gdt[6] __attribute__((aligned(8)));
 static uint64_t idt[256] __attribute__((aligned(8)));
-static struct tss tss __attribute__((aligned(16)));
+static struct tss32 tss __attribute__((aligned(16)));
 static trap_handler_t handlers[256];
 void (*trap_fatal_hook)(void);
 
@@ -58,9 +46,9 @@ void trap_set_handler(unsigned vector, trap_handler_t h, int user)
   idt[vector & 0xFF] = interrupt_gate(stub, user ? 3 : 0);
 }
 
-static void load_gdt(void)
+void gdt_load(const void *table, uint16_t bytes)
 {
-  struct pseudo_desc gdtr = { sizeof gdt - 1, (uint32_t)gdt };
+  struct pseudo_desc gdtr = { (uint16_t)(bytes - 1), (uint32_t)table };
   __asm__ volatile("lgdt %0\n\t"
                    "ljmp %1, $1f\n"
                    "1:\tmov %2, %%ax\n\t"
@@ -79,7 +67,7 @@ void desc_init(void)
   tss.ss0 = KERNEL_DS;
   tss.iomap_base = sizeof tss; /* no I/O bitmap: ring 3 port I/O faults */
   gdt[TSS_SEL >> 3] = tss_descriptor((uint32_t)&tss, sizeof tss - 1);
-  load_gdt();
+  gdt_load(gdt, sizeof gdt);
   __asm__ volatile("ltr %w0" : : "r"(TSS_SEL));
   for (unsigned v = 0; v < 32; v++)
     idt[v] = interrupt_gate(isr_table[v], 0);

@@ -24,8 +24,26 @@ struct trap_frame {
 
 typedef void (*trap_handler_t)(struct trap_frame *f);
 
+/* The 32-bit TSS (SDM Vol. 3A Figure 8-2). */
+struct tss32 {
+  uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
+  uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
+  uint32_t es, cs, ss, ds, fs, gs, ldt;
+  uint16_t trap, iomap_base;
+} __attribute__((packed));
+
+/* The operand of LGDT/LIDT/SGDT/SIDT (SDM Figure 3-11): limit, then base. */
+struct pseudo_desc {
+  uint16_t limit;
+  uint32_t base;
+} __attribute__((packed));
+
 /* Loads the GDT (reloading every segment register), the TSS and the IDT. */
 void desc_init(void);
+/* Loads the GDT of `bytes` bytes at `table`, then reloads CS (far jump) with
+   KERNEL_CS and DS, ES, FS, GS, SS with KERNEL_DS (SDM §3.4.3: a segment
+   register keeps its old descriptor until it is loaded again). */
+void gdt_load(const void *table, uint16_t bytes);
 /* Routes `vector` to `h`; `user` makes the gate callable from ring 3 (DPL 3). */
 void trap_set_handler(unsigned vector, trap_handler_t h, int user);
 void tss_set_esp0(uint32_t esp0);

@@ -16,6 +16,7 @@ import {
   KCODE,
   KDATA,
   protectedModeTables,
+  push32,
   put32,
   put64,
   TSS,
@@ -29,8 +30,6 @@ const CODE = 0x1000;
 const USER = 0x3000;
 const HANDLER = 0x4000;
 const VMCALL = [0x0f, 0x01, 0xc1];
-const le = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
-const push32 = (v: number) => [0x68, ...le(v)];
 /** 9A: CALL ptr16:32 (the offset is ignored for a gate). */
 const callFar = (sel: number) => [0x9a, 0, 0, 0, 0, sel & 0xff, sel >> 8];
 const jmpFar = (sel: number) => [0xea, 0, 0, 0, 0, sel & 0xff, sel >> 8];
@@ -166,5 +165,60 @@ describe("call-gate checks (Vol. 2 CALL: #GP/#NP error codes)", () => {
     const m = machine(callFar(GATE_ABSENT));
     expectFault(m, 11, GATE_ABSENT);
     expect(read(m, F.GUEST_RIP)).toBe(CODE);
+  });
+});
+
+// Vol. 3C §25.1.2 (task switches always exit), §25.1.1 (privilege-based faults come first), Table 27-2
+// (qualification: TSS selector in 15:0, source in 31:30: 0 CALL, 2 JMP), Vol. 3A §8.3 steps 2-3
+// (max(CPL, RPL) <= DPL of the TSS descriptor or task gate, else #GP(selector); not present: #NP(selector)).
+describe("JMP/CALL to a TSS or a task gate: the checks, then the task-switch VM exit", () => {
+  const TSS2 = 0x30; // available 32-bit TSS, DPL 0
+  const TGATE3 = 0x38; // task gate, DPL 3, to TSS2
+  const TGATE0 = 0x40; // task gate, DPL 0, to TSS2
+  const TGATE_ABSENT = 0x48; // task gate, DPL 3, not present
+  function tasks(code: number[], user: number[] = []): TestMachine {
+    const m = testMachine();
+    protectedModeTables(m);
+    put64(m, GDT + TSS2, [0x0a00_0067, 0x0000_8900]);
+    const taskGate = (dpl: number, present: boolean): [number, number] => [
+      (TSS2 << 16) >>> 0,
+      ((present ? 0x8000 : 0) | (dpl << 13) | 0x500) >>> 0,
+    ];
+    put64(m, GDT + TGATE3, taskGate(3, true));
+    put64(m, GDT + TGATE0, taskGate(0, true));
+    put64(m, GDT + TGATE_ABSENT, taskGate(3, false));
+    m.vmcs.write(F.GUEST_GDTR_LIMIT, 0x4f);
+    m.load(CODE, code);
+    m.load(USER, user);
+    return m;
+  }
+  const qual = (m: TestMachine) => read(m, F.EXIT_QUALIFICATION);
+
+  it("JMP to a TSS exits with that selector and source 2, EIP left on the JMP", () => {
+    const m = tasks(jmpFar(TSS2));
+    expect(m.run()).toBe(ExitReason.TASK_SWITCH);
+    expect(qual(m)).toBe((TSS2 | (2 << 30)) >>> 0);
+    expect(read(m, F.GUEST_RIP)).toBe(CODE);
+  });
+
+  it("CALL through a task gate exits with the TSS selector the gate names, source 0", () => {
+    const m = tasks(iretToRing3(USER), callFar(TGATE3 | 3));
+    expect(m.run()).toBe(ExitReason.TASK_SWITCH);
+    expect(qual(m)).toBe(TSS2);
+  });
+
+  it("#GP(gate selector) before any exit when CPL 3 calls a DPL-0 task gate", () => {
+    const m = tasks(iretToRing3(USER), callFar(TGATE0 | 3));
+    expectFault(m, 13, TGATE0);
+  });
+
+  it("#GP(TSS selector) when CPL 3 jumps straight to a DPL-0 TSS", () => {
+    const m = tasks(iretToRing3(USER), jmpFar(TSS2 | 3));
+    expectFault(m, 13, TSS2);
+  });
+
+  it("#NP(gate selector) for a task gate that is not present", () => {
+    const m = tasks(iretToRing3(USER), jmpFar(TGATE_ABSENT | 3));
+    expectFault(m, 11, TGATE_ABSENT);
   });
 });

@@ -2,7 +2,8 @@
 // Vol. 2 JMP, CALL, RET, INT n/INTO/INT3, IRET; Vol. 3A §5.8 privilege
 // checks). Supported: far JMP/CALL to a code segment at the same privilege
 // or through a call gate (call-gate.ts), far RET and IRET to the same or an
-// outer privilege, INT through interrupt and trap gates (interrupts.ts).
+// outer privilege, INT through interrupt and trap gates (interrupts.ts),
+// IRET to virtual-8086 mode (v86.ts).
 // Task switches (a TSS or task-gate selector, IRET with NT) are VM exits in
 // VMX non-root operation (§25.1.2). In real-address mode
 // (real-mode.ts) far transfers load CS as a paragraph number.
@@ -13,7 +14,7 @@ import {
   INTR_TYPE_SW_INTR,
 } from "../vmx/vmcs-fields.js";
 import { callGate, isCallGate } from "./call-gate.js";
-import { BP, DB, gp, OFV, ud } from "./fault.js";
+import { BP, DB, gp, NP, OFV, raise, ud } from "./fault.js";
 import { getFlags, OF, RF, VM } from "./flags.js";
 import {
   type Insn,
@@ -42,6 +43,7 @@ import {
 } from "./segments.js";
 import { AR_S, type CpuState, CR0_PE, CS, ESP, SS, TR } from "./state.js";
 import { flagsWritable } from "./system.js";
+import { iretToV86, v86IoplCheck } from "./v86.js";
 
 const R_TASK_SWITCH = 9;
 
@@ -65,8 +67,14 @@ function systemTarget(st: CpuState, i: Insn, sel: number, source: number): numbe
   if (!readDescriptor(st, sel)) gp(st, sel & 0xfffc);
   const type = desc.ar & 0xf;
   if (isCallGate(type)) return callGate(st, i, sel, source === 0);
-  if (type === 5 || type === 9 || type === 1) return taskSwitch(st, i, sel, source);
-  return gp(st, sel & 0xfffc);
+  if (type !== 5 && type !== 9 && type !== 1) return gp(st, sel & 0xfffc);
+  // Vol. 3A §8.3 steps 2-3 and JMP/CALL "task gate"/"TSS": the privilege and present checks of
+  // the gate or TSS descriptor are faults, which have priority over the VM exit (Vol. 3C §25.1.1).
+  const dpl = (desc.ar >> 5) & 3;
+  if (Math.max(st.cpl, sel & 3) > dpl) gp(st, sel & 0xfffc);
+  if (!(desc.ar & 0x80)) raise(st, NP, sel & 0xfffc);
+  // Through a task gate, the switch goes to the TSS the gate names: that selector is the qualification (Table 27-2).
+  return taskSwitch(st, i, type === 5 ? desc.lo >>> 16 : sel, source);
 }
 
 function isSystem(st: CpuState, sel: number): boolean {
@@ -151,7 +159,7 @@ export function iret(st: CpuState, i: Insn): number {
   const eip = peek(st, o16, 0);
   const sel = peek(st, o16, 1) & 0xffff;
   const flags = peek(st, o16, 2);
-  if (!o16 && flags & VM && st.cpl === 0) gp(st, 0); // virtual-8086 mode is not modelled yet
+  if (!o16 && flags & VM && st.cpl === 0) return iretToV86(st, eip, sel, flags);
   checkCodeSeg(st, sel, true, 0);
   const rpl = sel & 3;
   const csLo = desc.lo;
@@ -192,6 +200,7 @@ export function softInt(st: CpuState, i: Insn): number {
   let type: number;
   switch (i.op) {
     case 0xcd:
+      v86IoplCheck(st); // INT n is IOPL-sensitive in virtual-8086 mode (§20.2.7); INT3, INTO, INT1 are not
       vector = imm8(i);
       type = INTR_TYPE_SW_INTR;
       break;

@@ -4,7 +4,10 @@
 // RF, §17.3.1.2 data breakpoints are traps, §17.3.1.4 single-step trap not
 // taken after the instruction that sets TF), Vol. 3A §6.8.3 (MOV SS),
 // Vol. 3C §27.1 / Table 27-1 (a #DB VM exit reports the DR6 bits in the
-// exit qualification and leaves DR6 unchanged), Vol. 2 MOV DR.
+// exit qualification and leaves DR6 unchanged), Vol. 2 MOV DR; §17.2.4-17.2.5
+// I/O breakpoints; Vol. 3C §24.4.2 Table 24-4, §27.3.4 (what VM exit saves in
+// the pending debug exceptions field), §26.6.3 (what VM entry does with it),
+// §26.3.1.5 (its entry checks).
 import { describe, expect, it } from "vitest";
 import { ExitReason } from "../vmx/exit-reason.js";
 import { gate, get32, KCODE, protectedModeTables, put32, setGate } from "../vmx/test-descriptors.js";
@@ -173,5 +176,99 @@ describe("MOV DR with DR7.GD (general detect, §17.2.4)", () => {
     m.vmcs.write(F.GUEST_DR7, 0x2400);
     expectDbExit(m, CODE + 1, 0x2000);
     expect(read(m, F.GUEST_DR7)).toBe(0x2400);
+  });
+});
+
+describe("I/O breakpoints (R/W = 10 with CR4.DE, §17.2.4-17.2.5) on an OUT the processor executes", () => {
+  // mov eax, cr4; or eax, 8 (DE); mov cr4, eax; DR2 = 0x80 (L2, R/W2 = 10, LEN2 = 00); out 0x80, al; nop
+  const CR4_DE_ON = [0x0f, 0x20, 0xe0, 0x83, 0xc8, 0x08, 0x0f, 0x22, 0xe0];
+  const ARM = [...movEax(0x80), 0x0f, 0x23, 0xd0, ...movEax((1 << 4) | (2 << 24)), ...MOV_DR7_EAX];
+  const OUT = [0xe6, 0x80, 0x90];
+  /** I/O let through (no unconditional I/O exiting, no bitmaps): the processor itself carries out the OUT. */
+  const passIo = (m: TestMachine) =>
+    m.vmcs.write(F.CPU_BASED_VM_EXEC_CONTROL, (read(m, F.CPU_BASED_VM_EXEC_CONTROL) & ~F.CPU_UNCOND_IO_EXITING) >>> 0);
+
+  it("traps after the OUT with B2 when CR4.DE is set", () => {
+    const m = machine([...CR4_DE_ON, ...ARM, ...OUT]);
+    passIo(m);
+    expectDbExit(m, CODE + CR4_DE_ON.length + ARM.length + 2, 4);
+  });
+
+  it("is no breakpoint without CR4.DE (R/W = 10 is then undefined; we take it as none)", () => {
+    const m = machine([...ARM, ...OUT.slice(0, 2), ...VMCALL]);
+    passIo(m);
+    m.vmcs.write(F.EXCEPTION_BITMAP, 1 << 1);
+    expect(m.run()).toBe(ExitReason.VMCALL);
+  });
+
+  it("a port outside DR2..DR2+LEN-1 does not match", () => {
+    const m = machine([...CR4_DE_ON, ...ARM, 0xe6, 0x81, ...VMCALL]);
+    passIo(m);
+    m.vmcs.write(F.EXCEPTION_BITMAP, 1 << 1);
+    expect(m.run()).toBe(ExitReason.VMCALL);
+  });
+});
+
+describe("the pending debug exceptions field (Table 24-4)", () => {
+  it("§26.6.3: BS pending at VM entry is a #DB before the first instruction (exits through the bitmap)", () => {
+    const m = machine([0x90, 0x90]);
+    m.vmcs.write(F.GUEST_RFLAGS, 0x102);
+    m.vmcs.write(F.GUEST_PENDING_DBG_EXCEPTIONS, 0x4000);
+    expectDbExit(m, CODE, 0x4000);
+    expect(read(m, F.GUEST_PENDING_DBG_EXCEPTIONS)).toBe(0);
+  });
+
+  it("§26.6.3: delivered through the IDT it pushes the entry EIP and sets DR6.B1 (bit 12 makes it valid)", () => {
+    const m = machine([0x90, 0x90]);
+    m.vmcs.write(F.GUEST_PENDING_DBG_EXCEPTIONS, 0x1002);
+    expect(m.run()).toBe(ExitReason.VMCALL);
+    expect(get32(m, read(m, F.GUEST_RSP))).toBe(CODE);
+    expect(eax(m) & 0xe00f).toBe(2);
+  });
+
+  it("§26.6.3: B bits without BS or bit 12 are not valid pending debug exceptions: nothing is delivered", () => {
+    const m = machine([...VMCALL]);
+    m.vmcs.write(F.GUEST_PENDING_DBG_EXCEPTIONS, 0x2 & 0xf);
+    m.vmcs.write(F.EXCEPTION_BITMAP, 1 << 1);
+    expect(m.run()).toBe(ExitReason.VMCALL);
+  });
+
+  it("§26.6.3: under MOV-SS blocking they are held until the next instruction completes", () => {
+    const m = machine([0x90, 0x90]);
+    m.vmcs.write(F.GUEST_INTERRUPTIBILITY_INFO, F.INTERRUPTIBILITY_MOV_SS);
+    m.vmcs.write(F.GUEST_PENDING_DBG_EXCEPTIONS, 0x1001);
+    expectDbExit(m, CODE + 1, 1);
+  });
+
+  it("§27.3.4: saved clear by an exit that is not under MOV-SS blocking", () => {
+    const m = machine([0x90, 0x90, 0x90]);
+    m.vmcs.write(F.GUEST_PENDING_DBG_EXCEPTIONS, 0);
+    expect(m.run(1)).toBe(ExitReason.EXTERNAL_INTERRUPT);
+    expect(read(m, F.GUEST_PENDING_DBG_EXCEPTIONS)).toBe(0);
+  });
+
+  it("§27.3.4: an exit right after POP SS hit a data breakpoint saves B0 and bit 12; the next entry delivers it after one instruction", () => {
+    // push 0x10; DR0 = 0x7ffc (the pushed slot), L0, R/W0 = 11, LEN0 = 11; pop ss; nop; nop
+    const code = [0x6a, 0x10, ...movEax(0x7ffc), ...MOV_DR0_EAX, ...movEax(1 | (3 << 16) | (3 << 18)), ...MOV_DR7_EAX];
+    const m = machine([...code, 0x17, 0x90, 0x90]);
+    m.vmcs.write(F.EXCEPTION_BITMAP, 1 << 1);
+    expect(m.run(6)).toBe(ExitReason.EXTERNAL_INTERRUPT); // budget ends after POP SS: the trap is held (§6.8.3)
+    expect(read(m, F.GUEST_RIP)).toBe(CODE + code.length + 1);
+    expect(read(m, F.GUEST_INTERRUPTIBILITY_INFO) & F.INTERRUPTIBILITY_MOV_SS).toBe(F.INTERRUPTIBILITY_MOV_SS);
+    expect(read(m, F.GUEST_PENDING_DBG_EXCEPTIONS)).toBe(0x1001);
+    expect(m.cpu.state.dbgCarry).toBe(0); // nothing stays in the processor between entries
+    expectDbExit(m, CODE + code.length + 2, 1);
+  });
+
+  it("§27.3.4 / §26.3.1.5: with TF set the saved value has BS, so the next VM entry passes its checks", () => {
+    // mov ax, 0x10; mov ss, ax with TF: the budget ends between MOV SS and the next instruction
+    const m = machine([0x66, 0xb8, 0x10, 0x00, 0x8e, 0xd0, 0x90, 0x90]);
+    m.vmcs.write(F.GUEST_RFLAGS, 0x102);
+    m.vmcs.write(F.EXCEPTION_BITMAP, 1 << 1);
+    expectDbExit(m, CODE + 4, 0x4000);
+    expect(m.run(1)).toBe(ExitReason.EXTERNAL_INTERRUPT);
+    expect(read(m, F.GUEST_PENDING_DBG_EXCEPTIONS)).toBe(0x4000);
+    expect(m.run()).toBe(ExitReason.EXCEPTION_NMI); // not an entry failure
+    expect([read(m, F.GUEST_RIP), read(m, F.EXIT_QUALIFICATION)]).toEqual([CODE + 7, 0x4000]);
   });
 });

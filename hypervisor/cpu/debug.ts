@@ -1,22 +1,26 @@
 // Debug exceptions (SDM Vol. 3B ch. 17): single-step traps (EFLAGS.TF,
 // §17.3.1.4), instruction breakpoints (DR0-DR3 with R/W = 00, fault class,
 // suppressed by EFLAGS.RF, §17.3.1.1), data breakpoints (R/W = 01 write,
-// 11 read/write; trap class after the access's instruction, §17.3.1.2) and
-// the MOV DR general-detect fault (DR7.GD, §17.2.4, raised in system.ts).
+// 11 read/write; trap class after the access's instruction, §17.3.1.2),
+// I/O breakpoints (R/W = 10 with CR4.DE, trap class, §17.2.4-17.2.5) for
+// IN/OUT the processor carries out itself (system.ts), the MOV DR
+// general-detect fault (DR7.GD, §17.2.4, raised in system.ts), and the
+// VMCS "pending debug exceptions" field (Vol. 3C §24.4.2 Table 24-4): what
+// VM exit saves there (§27.3.4) and what VM entry does with it (§26.6.3).
 //
 // The hot interpreter knows nothing of this: while TF or RF is set or DR7
 // enables a breakpoint, the processor runs one instruction at a time
 // through debugStep, which checks instruction breakpoints before, arms the
 // memory watch for data breakpoints during, and raises the trap after the
-// instruction. Not modelled: I/O breakpoints (R/W = 10 with CR4.DE), data
-// breakpoints on implicit supervisor accesses (descriptor tables, TSS,
-// interrupt frames), DEBUGCTL branch trapping, task-switch T-bit traps.
-import { INTERRUPTIBILITY_MOV_SS, INTR_TYPE_HW_EXCEPTION } from "../vmx/vmcs-fields.js";
+// instruction. Not modelled: data breakpoints on implicit supervisor
+// accesses (descriptor tables, TSS, interrupt frames), DEBUGCTL branch
+// trapping, task-switch T-bit traps.
+import { ACTIVITY_ACTIVE, INTERRUPTIBILITY_MOV_SS, INTR_TYPE_HW_EXCEPTION } from "../vmx/vmcs-fields.js";
 import { DB } from "./fault.js";
 import { RF, TF } from "./flags.js";
 import { execute } from "./interpreter.js";
 import { deliverEvent } from "./interrupts.js";
-import { type CpuState, CS, DR6_BS } from "./state.js";
+import { type CpuState, CR4_DE, CS, DR6_BS } from "./state.js";
 
 /** Breakpoint n is enabled locally or globally (DR7 Ln/Gn). */
 function enabled(dr7: number, n: number): boolean {
@@ -126,9 +130,68 @@ function instructionBreakpoint(st: CpuState, dr7: number): boolean {
 }
 
 /** Deliver #DB with DR6 bits `bits`, pushing `eip` (the faulting or the next instruction). */
-function raiseDebugTrap(st: CpuState, bits: number, eip: number): void {
+export function raiseDebugTrap(st: CpuState, bits: number, eip: number): void {
   st.dbgPending = bits;
   st.ip0 = eip;
   deliverEvent(st, DB, INTR_TYPE_HW_EXCEPTION, -1, eip, true, false);
   st.dbgPending = 0;
+}
+
+/**
+ * B0-B3 bits of the I/O breakpoints an access of `size` bytes to `port`
+ * matches: R/W = 10 is an I/O breakpoint only with CR4.DE = 1 (§17.2.4);
+ * DRn holds the port, LEN its width, aligned like a data breakpoint (§17.2.5).
+ */
+export function ioBreakpoints(st: CpuState, port: number, size: number): number {
+  if (!(st.cr4 & CR4_DE)) return 0;
+  const dr7 = st.dr[7];
+  let hits = 0;
+  for (let n = 0; n < 4; n++) {
+    if (!enabled(dr7, n) || rw(dr7, n) !== 2) continue;
+    const l = len(dr7, n);
+    const lo = st.dr[n] & 0xffff & ~(l - 1);
+    if (port < lo + l && lo < port + size) hits |= 1 << n;
+  }
+  return hits;
+}
+
+// Pending-debug-exceptions field (Table 24-4): B3-B0 in 3:0, enabled breakpoint in 12, BS in 14.
+const PENDING_ENABLED_BP = 0x1000;
+const PENDING_BS = 0x4000;
+
+/**
+ * §27.3.4: the field VM exit saves. Clear for every exit except one that is not
+ * caused by a debug exception and happens under MOV-SS blocking of debug traps
+ * (§6.8.3); then the causes held back: B3-B0 of matched breakpoints (st.dbgCarry)
+ * with bit 12 (they were enabled in DR7), and BS when TF is set (the single-step
+ * trap of the MOV SS; §26.3.1.5 also requires BS = TF under that blocking). The
+ * processor keeps nothing: the next VM entry, perhaps of another VMCS, starts
+ * from the field.
+ */
+export function savePendingDebug(st: CpuState, debugExit: boolean): number {
+  const carry = st.dbgCarry & 0xf;
+  st.dbgCarry = 0;
+  if (debugExit || !(st.interruptibility & INTERRUPTIBILITY_MOV_SS)) return 0;
+  return carry | (carry !== 0 ? PENDING_ENABLED_BP : 0) | (st.fl & TF ? PENDING_BS : 0);
+}
+
+/**
+ * §26.6.3: VM entry with pending debug exceptions. Valid only with BS or bit 12
+ * set. A vectoring entry (an injected event) loses them (the SDM's exception for
+ * an injected INT3/INTO after MOV SS is not modelled); under MOV-SS blocking they
+ * stay held until the next instruction completes; otherwise #DB is delivered
+ * before the first guest instruction, with the priority of a trap on the
+ * previous instruction, DR6 getting B3-B0 and BS (or a VM exit through the
+ * exception bitmap).
+ */
+export function loadPendingDebug(st: CpuState, field: number, vectoring: boolean): void {
+  st.dbgCarry = 0;
+  if (!(field & (PENDING_BS | PENDING_ENABLED_BP)) || vectoring) return;
+  const bits = field & (PENDING_BS | 0xf);
+  if (st.interruptibility & INTERRUPTIBILITY_MOV_SS) {
+    st.dbgCarry = bits & 0xf;
+    return;
+  }
+  st.activity = ACTIVITY_ACTIVE;
+  raiseDebugTrap(st, bits, st.eip);
 }

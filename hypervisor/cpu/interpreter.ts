@@ -13,12 +13,12 @@ import { fetchWindow } from "./fetch.js";
 import { getCF, getFlags, K_ADD, K_DEC, K_INC, K_LOGIC, K_SUB, MASK, testCC } from "./flags.js";
 import { getR, setR } from "./insn.js";
 import { deliverFault } from "./interrupts.js";
-import { checkSeg, edgeCheck } from "./limits.js";
+import { checkSeg, edgeCheck, fastStack } from "./limits.js";
 import { rd8, rd32, rdS, wr8, wr32, wrS } from "./memory.js";
 import { prefixChecks } from "./prefixes.js";
 import { STATUS_CONTINUE, STATUS_EXIT, slowOp } from "./slow-ops.js";
 import { leave, pop, push, retNear } from "./stack.js";
-import { AR_DB, type CpuState, CS, DS, ECX, ESP, SS } from "./state.js";
+import { type CpuState, CS, DS, ECX, ESP, SS } from "./state.js";
 import { stringOp } from "./string-ops.js";
 
 /** Segment register selected by a segment-override prefix byte. */
@@ -49,8 +49,8 @@ export function execute(st: CpuState, limit: number): void {
   let start = eip;
   let csBase = sb[CS];
   let d16 = st.code16;
-  // SS.B = 0: a 16-bit stack pointer; pushes and pops then go through stack.ts (wrap, SS limit).
-  let s16 = (st.segAr[SS] & AR_DB) === 0;
+  // SS.B = 0 or SS not flat: pushes and pops go through stack.ts (16-bit wrap, SS limit check).
+  let s16 = !fastStack(st);
   // TLB arrays and key as locals: V8 does not inline small helpers into a function this large,
   // so the 32-bit load/store fast paths below are written out (memory.ts has the same logic).
   const tagR = m.tagR;
@@ -108,8 +108,8 @@ export function execute(st: CpuState, limit: number): void {
             off = ea16(st, r, buf, p, modrm);
             p = st.dp;
             const sr = seg < 0 ? st.la16Seg : seg;
-            // Near the end of the segment: does this instruction's operand cross the limit (limits.ts)?
-            if (off + 3 > st.segLimit[sr] >>> 0) edgeCheck(st, op, reg, o16, sr, off);
+            // Near the end of the segment or expand-down: is this operand outside the segment (limits.ts)?
+            if (off + 7 > st.segLimit[sr] >>> 0 || (st.segAr[sr] & 4) !== 0) edgeCheck(st, op, reg, o16, sr, off);
             ea = (off + sb[sr]) | 0;
           } else {
             const mod = modrm >> 6;
@@ -139,7 +139,12 @@ export function execute(st: CpuState, limit: number): void {
               off = (off + le32(buf, p)) | 0;
               p += 4;
             }
-            ea = (off + sb[seg < 0 ? dseg : seg]) | 0;
+            const sr = seg < 0 ? dseg : seg;
+            // Within 7 bytes of the limit (8-byte operands) or expand-down: the full check (limits.ts).
+            if (off >>> 0 > (st.segLimit[sr] >>> 0) - 7 || (st.segAr[sr] & 4) !== 0) {
+              edgeCheck(st, op, reg, o16, sr, off >>> 0);
+            }
+            ea = (off + sb[sr]) | 0;
           }
         }
         switch (op) {
@@ -555,7 +560,7 @@ export function execute(st: CpuState, limit: number): void {
             }
             const s = op & 1 ? sz : 0;
             const sr = seg < 0 ? DS : seg;
-            if (a16 && moff + 3 > st.segLimit[sr] >>> 0) checkSeg(st, sr, moff, 1 << s);
+            if (moff >>> 0 > (st.segLimit[sr] >>> 0) - 3 || (st.segAr[sr] & 4) !== 0) checkSeg(st, sr, moff, 1 << s);
             const lin2 = (moff + sb[sr]) | 0;
             if (op < 0xa2) setR(r, s, 0, rdS(m, s, lin2));
             else wrS(m, s, lin2, getR(r, s, 0));
@@ -984,7 +989,7 @@ export function execute(st: CpuState, limit: number): void {
           eip = st.eip;
           csBase = sb[CS];
           d16 = st.code16;
-          s16 = (st.segAr[SS] & AR_DB) === 0;
+          s16 = !fastStack(st);
           if (status !== STATUS_CONTINUE) {
             if (status === STATUS_EXIT) count--;
             st.count = count;
@@ -1018,7 +1023,7 @@ export function execute(st: CpuState, limit: number): void {
       eip = st.eip;
       csBase = sb[CS];
       d16 = st.code16;
-      s16 = (st.segAr[SS] & AR_DB) === 0;
+      s16 = !fastStack(st);
       key = m.key;
     }
   }

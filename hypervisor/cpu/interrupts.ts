@@ -20,6 +20,7 @@ import { wrS } from "./memory.js";
 import { realDeliver } from "./real-mode.js";
 import { checkHandlerSeg, checkStackSeg, decode, desc, dplOf, loadCs, setSeg, TYPE_CONFORMING } from "./segments.js";
 import { AR_DB, type CpuState, CR0_PE, CS, ESP, SS, TR } from "./state.js";
+import { v86Deliver } from "./v86.js";
 
 const EXIT_EXCEPTION = 0;
 const EXIT_TRIPLE_FAULT = 2;
@@ -169,6 +170,11 @@ function idtDeliver(st: CpuState, vector: number, type: number, error: number, r
   const sel = lo >>> 16;
   const offset = (lo & 0xffff) | (hi & 0xffff0000);
   checkHandlerSeg(st, sel, ext);
+  if (st.fl & VM) {
+    // From virtual-8086 mode: only to ring 0, with the data segments in the frame (v86.ts).
+    v86Deliver(st, sel, offset, (gtype & 8) !== 0, (gtype & 1) !== 0, error, retEip, getFlags(st), ext);
+    return;
+  }
   const dpl = dplOf(desc.ar);
   const conforming = (desc.ar & TYPE_CONFORMING) !== 0;
   const newCpl = conforming ? st.cpl : dpl;

@@ -7,12 +7,17 @@
 // operand: "#GP if a memory operand effective address is outside the CS,
 // DS, ES, FS, or GS segment limit; #SS ... outside the SS segment limit").
 //
-// The interpreter calls these only where a violation is possible without
-// being flat: 16-bit addressing near the end of a segment, 16-bit stacks,
-// string instructions with 16-bit addressing (DESIGN.md §7: flat 32-bit
-// code pays nothing).
+// The interpreter calls these only where a violation is possible (DESIGN.md
+// §7: flat 32-bit code pays one comparison per memory operand): an operand
+// within 7 bytes of an expand-up limit (the largest operand is 8 bytes), any
+// operand of an expand-down segment (AR type bit 2, which also selects the
+// rare conforming-code segments), stacks other than a flat 32-bit SS,
+// string instructions on non-flat segments.
+//
+// Effective limit 4 GiB - 1: SDM 5.3 says an access that wraps past
+// FFFFFFFFH "may or may not" fault (implementation-specific); we let it wrap.
 import { GP, raise, SS as SS_VEC } from "./fault.js";
-import { AR_DB, type CpuState, SS } from "./state.js";
+import { AR_DB, type CpuState, CR0_EM, CR0_TS, SS } from "./state.js";
 
 /** True if n bytes at `off` (an unsigned offset) are outside segment `sr`. */
 export function outsideSeg(st: CpuState, sr: number, off: number, n: number): boolean {
@@ -23,7 +28,17 @@ export function outsideSeg(st: CpuState, sr: number, off: number, n: number): bo
     // Expand-down data segment (S = 1, code = 0, E = 1).
     return off <= limit || end > (ar & AR_DB ? 0xffffffff : 0xffff);
   }
-  return end > limit;
+  return end > limit && limit !== 0xffffffff;
+}
+
+/** Segment `sr` is flat: expand-up (AR type bit 2 clear) with limit 4 GiB - 1, so no offset needs a check. */
+export function flatSeg(st: CpuState, sr: number): boolean {
+  return st.segLimit[sr] === -1 && (st.segAr[sr] & 4) === 0;
+}
+
+/** The interpreter's inline 32-bit PUSH/POP is valid: SS.B = 1 and SS flat; otherwise stack.ts checks every slot. */
+export function fastStack(st: CpuState): boolean {
+  return (st.segAr[SS] & AR_DB) !== 0 && flatSeg(st, SS);
 }
 
 /** Raise the limit fault for an access of n bytes at `off` in `sr` if it lies outside. */
@@ -32,11 +47,13 @@ export function checkSeg(st: CpuState, sr: number, off: number, n: number): void
 }
 
 /**
- * The interpreter's check for a 16-bit-addressed memory operand at offset
- * `off` of segment `sr` within 3 bytes of the limit: raise the limit fault
- * if the operand of this instruction extends beyond it.
+ * The interpreter's check for a memory operand at offset `off` (16- or 32-bit
+ * addressing) of segment `sr` that lies near the limit or in an expand-down
+ * segment: raise the limit fault if this instruction's operand is outside it.
  */
 export function edgeCheck(st: CpuState, op: number, reg: number, o16: boolean, sr: number, off: number): void {
+  // x87 with CR0.EM or TS: the #NM comes first (Vol. 3A §6.9: decode-class faults before memory faults).
+  if (op >= 0xd8 && op <= 0xdf && st.cr0 & (CR0_EM | CR0_TS)) return;
   const n = memOperandSize(op, reg, o16 ? 2 : 4);
   if (n !== 0) checkSeg(st, sr, off, n);
 }
@@ -101,7 +118,32 @@ export function memOperandSize(op: number, reg: number, w: number): number {
     case 0x1c7:
       return 8;
   }
-  if (op >= 0xd8 && op <= 0xdf) return 0; // x87: #UD or #NM first (not modelled)
+  if (op >= 0xd8 && op <= 0xdf) return x87OperandSize(op, reg, w);
   if (op >= 0x190 && op <= 0x19f) return 1; // SETcc
   return w;
+}
+
+/**
+ * Bytes of an x87 memory operand (Vol. 2 instruction pages; environment and
+ * state images Vol. 1 §8.1.10: 14/28 and 94/108 bytes by operand size).
+ * 0 for reserved forms (#UD first).
+ */
+function x87OperandSize(op: number, reg: number, w: number): number {
+  switch (op) {
+    case 0xd8:
+    case 0xda:
+      return 4;
+    case 0xdc:
+      return 8;
+    case 0xde:
+      return 2;
+    case 0xd9:
+      return reg === 0 || reg === 2 || reg === 3 ? 4 : reg === 4 || reg === 6 ? 7 * w : reg === 1 ? 0 : 2;
+    case 0xdb:
+      return reg === 0 || reg === 2 || reg === 3 ? 4 : reg === 5 || reg === 7 ? 10 : 0;
+    case 0xdd:
+      return reg === 0 || reg === 2 || reg === 3 ? 8 : reg === 4 || reg === 6 ? 7 * w + 80 : reg === 7 ? 2 : 0;
+    default: // 0xdf
+      return reg === 0 || reg === 2 || reg === 3 ? 2 : reg === 4 || reg === 6 ? 10 : reg === 5 || reg === 7 ? 8 : 0;
+  }
 }

@@ -9,8 +9,9 @@
 import type { HostMemory } from "../mmu/host-memory.js";
 import { ACCESS_FETCH, ACCESS_USER, ACCESS_WRITE, FAULT_EPT_MISCONFIG, FAULT_PAGE, PageWalker } from "../mmu/paging.js";
 import { Tlb } from "../mmu/tlb.js";
-import { exitNow, PF, raise } from "./fault.js";
-import { type CpuState, CR0_WP } from "./state.js";
+import { AC as AC_VECTOR, exitNow, PF, raise } from "./fault.js";
+import { AC } from "./flags.js";
+import { type CpuState, CR0_AM, CR0_WP } from "./state.js";
 
 const EXIT_EPT_VIOLATION = 48;
 const EXIT_EPT_MISCONFIG = 49;
@@ -41,6 +42,13 @@ export class GuestMemory {
    */
   watch = false;
   watcher: ((lin: number, n: number, write: boolean) => void) | null = null;
+  /**
+   * Alignment checking (SDM Vol. 3A §6.15 interrupt 17, #AC): CR0.AM, EFLAGS.AC
+   * and CPL 3. Rare, so it costs the fast paths nothing: like `watch`, it
+   * selects WATCH_KEY and the slow paths check. Implicit supervisor accesses
+   * (readSys/writeSys) and instruction fetches are not checked, as the SDM says.
+   */
+  alignCheck = false;
 
   /** The cached code page: linear page number (-1: none), its host bytes and offset. */
   codePage = -1;
@@ -48,6 +56,12 @@ export class GuestMemory {
   codeOff = 0;
   /** 16 bytes of an instruction that crosses a page boundary. */
   readonly scratch = new Uint8Array(32);
+
+  // ---- JIT hooks (cpu/jit/jit.ts) ----
+  /** Host pages holding compiled code, per memory object (1 = compiled): no fast write entries for them. */
+  codeMarks: Map<Uint8Array, Uint8Array> | null = null;
+  /** Called after a write into a marked page (bytes[at] written), so the compiled code is dropped. */
+  onCodeWrite: ((bytes: Uint8Array, at: number) => void) | null = null;
 
   /** After translate(): host bytes (null where no memory is) and the byte's index in them. */
   hb: Uint8Array | null = null;
@@ -70,8 +84,20 @@ export class GuestMemory {
   setMode(vpid: number, user: boolean): void {
     this.vpid = vpid;
     this.user = user;
-    this.key = this.watch ? WATCH_KEY : Tlb.key(vpid, user);
+    this.alignCheck = user && (this.st.cr0 & CR0_AM) !== 0 && (this.st.fl & AC) !== 0;
+    this.key = this.watch || this.alignCheck ? WATCH_KEY : Tlb.key(vpid, user);
     this.codePage = -1;
+  }
+
+  /** After an instruction that may have changed EFLAGS.AC or CR0.AM: re-select the key if #AC checking changed. */
+  updateAlignCheck(): void {
+    const on = this.user && (this.st.cr0 & CR0_AM) !== 0 && (this.st.fl & AC) !== 0;
+    if (on !== this.alignCheck) this.setMode(this.vpid, this.user);
+  }
+
+  /** #AC(0) for an n-byte data access at CPL 3 that is not n-aligned (words 2, doublewords 4). */
+  private checkAlign(lin: number, n: number): void {
+    if (this.alignCheck && this.user && (lin & (n - 1)) !== 0) raise(this.st, AC_VECTOR, 0);
   }
 
   /** Arm or disarm the data-breakpoint watch (see `watch`). */
@@ -127,6 +153,16 @@ export class GuestMemory {
     const write = pagingWrite && w.dirty && (rights & 2) !== 0;
     const exec = (!user || w.user) && (rights & 4) !== 0;
     this.tlb.fill(lin >>> 12, Tlb.key(this.vpid, user), region, pageHpa, read, write, exec, w.global);
+    // JIT: writes to a page with compiled code must take the slow path (writeSlow reports them).
+    if (write && this.codeMarks !== null && this.codeMarks.get(region.bytes)?.[(pageHpa - region.base) / 4096] === 1) {
+      this.tlb.tagW[lin >>> 12] = 0;
+    }
+  }
+
+  /** JIT: a slow-path write stored into this.hb at this.ho. */
+  private noteWrite(): void {
+    const b = this.hb;
+    if (b !== null && this.codeMarks!.get(b)?.[this.ho >>> 12] === 1) this.onCodeWrite?.(b, this.ho);
   }
 
   private fault(lin: number): never {
@@ -160,6 +196,7 @@ export class GuestMemory {
   }
 
   readSlow(lin: number, n: number): number {
+    this.checkAlign(lin, n);
     if (this.key === WATCH_KEY) this.watcher?.(lin, n, false);
     if ((lin & 0xfff) + n <= 0x1000) {
       this.translate(lin, this.userBit());
@@ -180,6 +217,7 @@ export class GuestMemory {
   }
 
   writeSlow(lin: number, n: number, v: number): void {
+    this.checkAlign(lin, n);
     if (this.key === WATCH_KEY) this.watcher?.(lin, n, true);
     const acc = this.userBit() | ACCESS_WRITE;
     const end = (lin + n - 1) | 0;
@@ -187,12 +225,14 @@ export class GuestMemory {
       this.translate(lin, acc);
       const b = this.hb;
       if (b !== null) for (let i = 0; i < n; i++) b[this.ho + i] = v >>> (8 * i);
+      if (this.codeMarks !== null) this.noteWrite();
       return;
     }
     this.translate(end, acc); // check the second page first
     for (let i = 0; i < n; i++) {
       this.translate((lin + i) | 0, acc);
       if (this.hb !== null) this.hb[this.ho] = v >>> (8 * i);
+      if (this.codeMarks !== null) this.noteWrite();
     }
   }
 

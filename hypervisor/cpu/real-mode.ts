@@ -11,6 +11,7 @@ import { outsideSeg } from "./limits.js";
 import { loadRealSeg } from "./segments.js";
 import { getSp, peek, setSp, spPlus, stackWrite } from "./stack.js";
 import { type CpuState, CS, SS } from "./state.js";
+import { v86FlagsMask } from "./v86.js";
 
 /** The new IP must lie within CS (Vol. 2 JMP/CALL/RET real-address mode: #GP). */
 function checkIp(st: CpuState, ip: number): void {
@@ -59,7 +60,8 @@ export function realIret(st: CpuState, i: Insn): number {
   const sel = peek(st, w, 1) & 0xffff;
   const image = peek(st, w, 2);
   checkIp(st, ip);
-  const mask = i.o16 ? REAL_FLAGS16 : REAL_FLAGS32;
+  // Virtual-8086 mode keeps IOPL, VM, VIF, VIP (Vol. 2 IRET RETURN-FROM-VIRTUAL-8086-MODE).
+  const mask = st.fl & VM ? v86FlagsMask(i.o16) : i.o16 ? REAL_FLAGS16 : REAL_FLAGS32;
   setSp(st, spPlus(st, getSp(st), 3 * w));
   loadRealSeg(st, CS, sel);
   st.fl = (getFlags(st) & ~mask) | (image & mask) | 2;

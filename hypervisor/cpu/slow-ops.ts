@@ -8,7 +8,7 @@ import { INTERRUPTIBILITY_MOV_SS } from "../vmx/vmcs-fields.js";
 import { aad, aam, asciiAdjust, bound, daa, das } from "./bcd.js";
 import { bitOp, bitScan, cmpxchg, cmpxchg8b, doubleShiftOp, xadd } from "./bit-ops.js";
 import { farRet, farTransfer, iret, softInt, sysenter } from "./control-transfer.js";
-import { GP, NM, NO_ERROR, raise, SS as SS_VEC, ud } from "./fault.js";
+import { GP, raise, SS as SS_VEC, ud } from "./fault.js";
 import { CF, getFlags, setFlags } from "./flags.js";
 import {
   dispOut,
@@ -27,13 +27,14 @@ import {
   setR,
   writeRM,
 } from "./insn.js";
-import { outsideSeg } from "./limits.js";
+import { checkSeg, outsideSeg } from "./limits.js";
 import { rd8, rd16, rdS, wrS } from "./memory.js";
 import { arpl, larLsl, verify } from "./pointer-validation.js";
 import { loadDataSeg, realSegs } from "./segments.js";
 import { getSp, pop, setSp, spPlus, stack32, stackRead, stackWrite } from "./stack.js";
-import { type CpuState, CR0_EM, CR0_MP, CR0_TS, CS, DS, EAX, EBP, EBX, ESP, SS } from "./state.js";
+import { type CpuState, CS, DS, EAX, EBP, EBX, ESP, SS } from "./state.js";
 import * as sys from "./system.js";
+import { fwait, x87 } from "./x87.js";
 
 export { STATUS_BOUNDARY, STATUS_CONTINUE, STATUS_EXIT };
 
@@ -181,7 +182,7 @@ function dispatch(st: CpuState, i: Insn): number {
     case 0x9a:
       return farTransfer(st, i, true);
     case 0x9b:
-      if ((st.cr0 & (CR0_MP | CR0_TS)) === (CR0_MP | CR0_TS)) raise(st, NM, NO_ERROR);
+      fwait(st);
       return done(st, i);
     case 0x9c:
       return sys.pushf(st, i);
@@ -218,11 +219,11 @@ function dispatch(st: CpuState, i: Insn): number {
       r[EAX] = (r[EAX] & ~0xff) | (getFlags(st) & CF ? 0xff : 0);
       return done(st, i);
     case 0xd7: {
-      const lin =
-        ((i.a16 ? (r[EBX] + (r[EAX] & 0xff)) & 0xffff : r[EBX] + (r[EAX] & 0xff)) +
-          st.segBase[i.seg < 0 ? DS : i.seg]) |
-        0;
-      setR(r, 0, EAX, rd8(st.mem, lin));
+      // XLAT (Vol. 2): a byte at [E]BX + AL, limit-checked like any memory operand (SDM 5.3).
+      const xs = i.seg < 0 ? DS : i.seg;
+      const xo = i.a16 ? (r[EBX] + (r[EAX] & 0xff)) & 0xffff : (r[EBX] + (r[EAX] & 0xff)) >>> 0;
+      checkSeg(st, xs, xo, 1);
+      setR(r, 0, EAX, rd8(st.mem, (xo + st.segBase[xs]) | 0));
       return done(st, i);
     }
     case 0xd8:
@@ -233,9 +234,7 @@ function dispatch(st: CpuState, i: Insn): number {
     case 0xdd:
     case 0xde:
     case 0xdf:
-      // x87 is not modelled yet: #NM when the OS asked for it (CR0.EM/TS, §2.5), else #UD.
-      if (st.cr0 & (CR0_EM | CR0_TS)) raise(st, NM, NO_ERROR);
-      return ud(st);
+      return x87(st, i);
     case 0xea:
       return farTransfer(st, i, false);
     case 0xf4:

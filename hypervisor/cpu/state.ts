@@ -4,6 +4,7 @@
 // interpreter can keep a local reference to them; EFLAGS is lazy (flags.ts).
 import { VmxControls } from "../vmx/controls.js";
 import type { GuestMemory } from "./memory.js";
+import { X87State } from "./x87-state.js";
 
 // Segment register numbers as instructions encode them (SDM Vol. 2 Table 3-?? sreg field), then LDTR, TR.
 export const ES = 0;
@@ -140,6 +141,9 @@ export class CpuState {
   exitIntrError = 0;
   idtVecInfo = 0;
   idtVecError = 0;
+
+  /** The x87 FPU (x87.ts); the kernel may swap in each vCPU's own. */
+  fpu = new X87State();
 
   /** The VM-execution controls of the running VMCS. */
   readonly ctl = new VmxControls();

@@ -5,7 +5,7 @@
 // (interruptible string instructions, Vol. 3A §6.7 note on REP).
 import { DF, K_SUB, MASK } from "./flags.js";
 import { getR, setR } from "./insn.js";
-import { checkSeg } from "./limits.js";
+import { checkSeg, flatSeg } from "./limits.js";
 import { rdS, wrS } from "./memory.js";
 import { type CpuState, DS, EAX, ECX, EDI, ES, ESI } from "./state.js";
 
@@ -62,8 +62,8 @@ function step(st: CpuState, op: number, s: number, delta: number, a16: boolean, 
   const src = (si + sb[sr]) | 0;
   const dst = (di + sb[ES]) | 0;
   const as = a16 ? 1 : 2;
-  if (a16) {
-    // 16-bit addressing: an element may cross the segment limit (limits.ts); 32-bit flat segments cannot.
+  if (a16 || !flatSeg(st, sr) || !flatSeg(st, ES)) {
+    // 16-bit addressing or a non-flat segment: an element may lie outside the limit (limits.ts, SDM 5.3).
     const n = 1 << s;
     if (op !== 0xaa && op !== 0xab && op !== 0xae && op !== 0xaf) checkSeg(st, sr, si, n);
     if (op !== 0xac && op !== 0xad) checkSeg(st, ES, di, n);

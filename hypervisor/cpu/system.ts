@@ -4,8 +4,9 @@
 // CR0/CR4 reads through the read shadows). Privilege checks that the SDM
 // gives priority over the VM exit (§25.1.1) come first.
 import * as F from "../vmx/vmcs-fields.js";
+import { ioBreakpoints } from "./debug.js";
 import { DB, gp, NO_ERROR, NP, raise, ud } from "./fault.js";
-import { getFlags, IF, IOPL } from "./flags.js";
+import { getFlags, IF, IOPL, VM } from "./flags.js";
 import {
   dispOut,
   type Insn,
@@ -21,7 +22,7 @@ import {
 } from "./insn.js";
 import { checkSeg } from "./limits.js";
 import { rd8, rd16, rd32, wr16, wr32, wrS } from "./memory.js";
-import { desc, readDescriptor, setNull, setSeg } from "./segments.js";
+import { desc, readDescriptor, realSegs, setNull, setSeg } from "./segments.js";
 import { pop, push } from "./stack.js";
 import {
   AR_P,
@@ -39,7 +40,9 @@ import {
   CR4_PCE,
   CR4_PGE,
   CR4_PSE,
+  CR4_PVI,
   CR4_TSD,
+  CR4_VME,
   DR6_BD,
   DR7_GD,
   DS,
@@ -52,6 +55,7 @@ import {
   LDTR,
   TR,
 } from "./state.js";
+import { v86FlagsMask, v86IoplCheck } from "./v86.js";
 
 const R_CPUID = 10;
 const R_HLT = 12;
@@ -69,8 +73,11 @@ const R_GDTR_IDTR = 46;
 const R_LDTR_TR = 47;
 const R_WBINVD = 54;
 
-/** CR4 bits a P6-class processor with VMX implements (§2.5); others are reserved (#GP). */
-const CR4_VALID = (0x1fff & ~0x800) | 0x2000;
+/**
+ * CR4 bits a P6-class processor with VMX implements (§2.5); others are reserved (#GP). VME and PVI
+ * are reserved too: CPUID does not report VME (vmm/cpuid.ts) and V86 runs without it (v86.ts).
+ */
+const CR4_VALID = (0x1fff & ~0x800 & ~(CR4_VME | CR4_PVI)) | 0x2000;
 
 function cpl0(st: CpuState): void {
   if (st.cpl !== 0) gp(st, 0);
@@ -353,7 +360,7 @@ export function movDr(st: CpuState, i: Insn): number {
     if (dr === 6) v = (v & 0xe00f) | 0xffff0ff0;
     if (dr === 7) v = (v & ~0xd800) | 0x400;
     st.dr[dr] = v;
-  } else st.regs[gpr] = st.dr[dr];
+  } else st.regs[gpr] = dr === 6 ? (st.dr[6] & 0xe00f) | 0xffff0ff0 : st.dr[dr]; // §17.2.3: reserved DR6 bits read as 1 (FFFF0FF0H at reset)
   st.eip = nextEip(st, i);
   // A new DR7 may arm breakpoints: back to the processor loop, which steps under debug.ts when it does.
   return toDr ? STATUS_BOUNDARY : STATUS_CONTINUE;
@@ -400,6 +407,7 @@ export function descTable(st: CpuState, i: Insn): number {
 
 /** 0F 00 /0 SLDT, /1 STR, /2 LLDT, /3 LTR. */
 export function ldtTr(st: CpuState, i: Insn): number {
+  if (realSegs(st)) ud(st); // not recognized in real-address or virtual-8086 mode (Vol. 2 SLDT/STR/LLDT/LTR)
   const n = i.reg;
   if (n >= 2) cpl0(st);
   if (descTableExiting(st)) return descTableExit(st, i, R_LDTR_TR, n);
@@ -463,6 +471,7 @@ export function sti(st: CpuState, i: Insn): number {
 }
 
 export function pushf(st: CpuState, i: Insn): number {
+  v86IoplCheck(st);
   const f = getFlags(st) & 0x00fcffff; // VM and RF read as 0 in the image
   push(st, i.o16 ? 2 : 4, f);
   st.eip = nextEip(st, i);
@@ -478,9 +487,16 @@ export function flagsWritable(st: CpuState, o16: boolean): number {
 }
 
 export function popf(st: CpuState, i: Insn): number {
+  v86IoplCheck(st);
   const v = pop(st, i.o16 ? 2 : 4);
-  const mask = flagsWritable(st, i.o16);
-  st.fl = (getFlags(st) & ~mask & ~0x10000) | (v & mask) | 2;
+  if (st.fl & VM) {
+    // Virtual-8086 mode, IOPL = 3: IOPL, VM, VIF, VIP and RF (0x10000) keep their values (Vol. 2 POPF).
+    const vmask = v86FlagsMask(i.o16) & ~0x10000;
+    st.fl = (getFlags(st) & ~vmask) | (v & vmask) | 2;
+  } else {
+    const mask = flagsWritable(st, i.o16);
+    st.fl = (getFlags(st) & ~mask & ~0x10000) | (v & mask) | 2;
+  }
   st.lop = 0;
   st.eip = nextEip(st, i);
   return STATUS_BOUNDARY;
@@ -490,7 +506,8 @@ export function popf(st: CpuState, i: Insn): number {
 
 /** CPL > IOPL: the TSS I/O permission bitmap must allow every port of the access, else #GP(0). */
 function checkIoPermission(st: CpuState, port: number, size: number): void {
-  if (st.cpl <= iopl(st)) return;
+  // In virtual-8086 mode the bitmap is always consulted, whatever IOPL (§20.2.8.1).
+  if (st.cpl <= iopl(st) && !(st.fl & VM)) return;
   const type = st.segAr[TR] & 0xf;
   const limit = st.segLimit[TR] >>> 0;
   if ((type !== 9 && type !== 11) || limit < 0x67) gp(st, 0);
@@ -525,12 +542,15 @@ export function io(st: CpuState, i: Insn): number {
       st.exitInsnInfo = ((i.a16 ? 0 : 1) << 7) | (seg << 15);
       const off = input ? st.regs[EDI] : st.regs[ESI];
       // The element's segment-limit check comes before the exit (§25.1.1: operand faults have priority).
-      if (i.a16 && !(i.rep && (st.regs[ECX] & 0xffff) === 0)) checkSeg(st, seg, off & 0xffff, size);
+      if (!(i.rep && (i.a16 ? st.regs[ECX] & 0xffff : st.regs[ECX]) === 0))
+        checkSeg(st, seg, i.a16 ? off & 0xffff : off, size);
       st.exitLinear = ((i.a16 ? off & 0xffff : off) + st.segBase[seg]) >>> 0;
     }
     return insnExit(st, i, R_IO, qual);
   }
   // Let through by the bitmaps: no device answers inside the processor (reads float high, writes vanish).
+  // An I/O breakpoint on the port is a trap after the instruction (cpu/debug.ts, debugStep raises it).
+  st.dbgPending |= ioBreakpoints(st, port, size);
   if (string) return stringIo(st, i, input, size);
   if (input) writeAcc(st, size, -1);
   st.eip = nextEip(st, i);
@@ -559,7 +579,7 @@ function stringIo(st: CpuState, i: Insn, input: boolean, size: number): number {
       if (n === IO_CHUNK) return STATUS_CONTINUE; // EIP stays on the instruction
     }
     const off = i.a16 ? r[sreg] & 0xffff : r[sreg];
-    if (i.a16) checkSeg(st, seg, off, size);
+    checkSeg(st, seg, off, size);
     const lin = (off + st.segBase[seg]) | 0;
     if (input) wrS(st.mem, size >> 1, lin, -1);
     else rd8(st.mem, lin);

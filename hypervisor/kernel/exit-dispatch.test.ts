@@ -77,6 +77,23 @@ describe("ExitDispatcher under VMM faults", () => {
     expect(f.vmcs.read(F.GUEST_RIP)).toBe(0x1000);
   });
 
+  // SDM §28.4.3: VM entry keeps a VPID's cached translations; NOVA invalidates them when a VMM writes the CR group.
+  it("invalidates the vCPU's VPID when an accepted reply changes CR3, and not when CR state stays the same", async () => {
+    const flushed: number[] = [];
+    const cr = (cr3: number) => ({ mtd: Mtd.CR, state: { cr0: 0x8000_0011, cr2: 0, cr3, cr4: 0 } });
+    let next = cr(0x5000);
+    const f = setup(() => next, {}, { flushTlb: (vpid) => flushed.push(vpid) });
+    f.vmcs.write(F.VPID, 3);
+    f.vmcs.write(F.GUEST_CR0, 0x8000_0011);
+    f.vmcs.write(F.GUEST_CR3, 0x5000);
+    await f.d.deliver(f.v, ExitReason.CPUID);
+    expect(flushed).toEqual([]);
+    next = cr(0x9000);
+    await f.d.deliver(f.v, ExitReason.CPUID);
+    expect(flushed).toEqual([3]);
+    expect(f.vmcs.read(F.GUEST_CR3)).toBe(0x9000);
+  });
+
   it("re-delivers the lost exit, same sequence number, with the last accepted checkpoint, to the VMM that replaces the failed one", async () => {
     const checkpoint = new Uint8Array([1, 2, 3]);
     let calls = 0;

@@ -54,7 +54,10 @@ export interface KernelEvents {
   recovered?(v: VcpuRun, ms: number): void;
   /** The fault, if any, the injector orders the VMM to commit at exit `seq`. */
   faultOrder?(v: VcpuRun, seq: number): IFaultOrder | null;
-  /** Checks (commit false) or performs (commit true) a delegation a VMM asked for; returns why it is refused, or null. */
+  /**
+   * Checks (commit false) or performs (commit true) a memory call a VMM made: DELEGATE, or SHADOW (its
+   * VM's mapping of the BIOS window, hypervisor/root/bios-window.ts); returns why it is refused, or null.
+   */
   delegate?(v: VcpuRun, call: IVmmCall, commit: boolean): string | null;
   /** Console input reached the VMM with an accepted exit, at virtual TSC `tsc` (the input log, DESIGN.md §5). */
   consoleIn?(v: VcpuRun, bytes: Uint8Array, tsc: number): void;
@@ -70,10 +73,17 @@ export interface DispatchOptions {
    * policy can act before the bad state ever reaches the processor.
    */
   entryCheck?: (vmcs: VcpuRun["vmcs"]) => string | null;
+  /**
+   * INVVPID for `vpid`: a VMM cannot execute it, so when an accepted reply
+   * changes CR0, CR3 or CR4 (a task switch, an emulated MOV CR) the kernel
+   * drops the vCPU's cached translations for it, as NOVA does when a VMM
+   * writes the CR group (VM entry itself keeps the VPID's TLB, SDM §28.4.3).
+   */
+  flushTlb?: (vpid: number) => void;
 }
 
 /** VmmCall ops (moat.proto). */
-export const VmmCallOp = { RECALL: 1, DELEGATE: 2 } as const;
+export const VmmCallOp = { RECALL: 1, DELEGATE: 2, SHADOW: 3 } as const;
 
 /**
  * Hypercall rate limit per VMM PD (DESIGN.md §6), counted in exits so that
@@ -165,11 +175,16 @@ export class ExitDispatcher {
     v.restoreNext = false;
     this.refill(portal);
     let bytes: Uint8Array;
+    const encoded = VmExit.encode(exit).finish();
+    v.exitsForwarded++;
+    const t0 = performance.now();
     try {
-      bytes = await portal.channel.call(VmExit.encode(exit).finish());
+      bytes = await portal.channel.call(encoded);
     } catch (e) {
       const kind = e instanceof ChannelFault ? e.kind : "died";
       return { ok: false, detector: kind, reason: (e as Error)?.message ?? String(e) };
+    } finally {
+      v.forwardedHostMs += performance.now() - t0;
     }
     if (!(bytes instanceof Uint8Array)) return refused("not a byte string");
     let body: Uint8Array | string = bytes;
@@ -178,6 +193,7 @@ export class ExitDispatcher {
       if (typeof body === "string") return refused(body);
     }
     v.saveReplyFields();
+    const paging = pagingControls(v);
     const r = applyReply(v, body);
     if (!r.ok) return refused(r.reason);
     const bad = this.checkApplied(v, r.effects, portal);
@@ -185,6 +201,7 @@ export class ExitDispatcher {
       v.rollbackReplyFields();
       return bad;
     }
+    if (r.effects.mtd & Mtd.CR && pagingControls(v) !== paging) this.options.flushTlb?.(v.vmcs.read(F.VPID));
     this.commitCalls(v, r.effects.calls);
     if (r.effects.checkpoint) v.checkpoint = r.effects.checkpoint;
     return r;
@@ -207,6 +224,9 @@ export class ExitDispatcher {
     // can move it.
     if (eip > limit + 1) {
       return refused(`EIP 0x${eip.toString(16)} beyond the CS limit 0x${limit.toString(16)}`);
+    }
+    if ((e.irqLines.length > 0 || e.irqchipReset) && v.inKernel === null) {
+      return refused("IRQ lines for an interrupt controller in the hypervisor, which this VM does not have");
     }
     if (e.checkpoint && e.checkpoint.length > MAX_CHECKPOINT_BYTES) {
       return refused(`checkpoint of ${e.checkpoint.length} bytes exceeds ${MAX_CHECKPOINT_BYTES}`);
@@ -242,7 +262,7 @@ export class ExitDispatcher {
     for (const c of calls) {
       const op = c.op ?? 0;
       if (op === VmmCallOp.RECALL) continue;
-      if (op !== VmmCallOp.DELEGATE) return refused(`unknown hypercall op ${op}`);
+      if (op !== VmmCallOp.DELEGATE && op !== VmmCallOp.SHADOW) return refused(`unknown hypercall op ${op}`);
       if (!this.events.delegate) return refused("delegation is not available to this VMM");
       const why = this.events.delegate(v, c, false);
       if (why !== null) return refused(why);
@@ -267,6 +287,22 @@ export class ExitDispatcher {
     setControl(v, F.CPU_BASED_VM_EXEC_CONTROL, F.CPU_INTR_WINDOW_EXITING, e.wantIntrWindow);
     setControl(v, F.CPU_BASED_VM_EXEC_CONTROL, F.CPU_NMI_WINDOW_EXITING, e.wantNmiWindow);
     if (e.stop) this.stop(v, { reason: e.stopReason || "stopped by its VMM", exitCode: e.exitCode, fault: false });
+    else v.inKernel?.afterReply(v, e.irqchipReset, e.irqLines);
+  }
+
+  /**
+   * Placement irqchip: offers exit `reason` to the device models in the
+   * hypervisor (KVM finishes its in-kernel irqchip's port I/O and HLT the same
+   * way). Returns whether they finished it: then no VMM sees it.
+   */
+  finishInKernel(v: VcpuRun, reason: number): boolean {
+    const models = v.inKernel;
+    if (models === null) return false;
+    const r = models.handleExit(v, reason);
+    if (r === "forward") return false;
+    v.exitsInHypervisor++;
+    if (r !== "done") this.stop(v, r);
+    return true;
   }
 
   stop(v: VcpuRun, outcome: VcpuOutcome): void {
@@ -275,6 +311,11 @@ export class ExitDispatcher {
     v.outcome = outcome;
     this.events.stopped(v, outcome);
   }
+}
+
+/** CR0, CR3 and CR4 as one string: what decides the guest's translations. */
+function pagingControls(v: VcpuRun): string {
+  return `${v.vmcs.read(F.GUEST_CR0)}:${v.vmcs.read(F.GUEST_CR3)}:${v.vmcs.read(F.GUEST_CR4)}`;
 }
 
 function refused(why: string): Verdict {

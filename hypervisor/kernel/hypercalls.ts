@@ -376,6 +376,19 @@ export class Kernel {
   }
 
   /**
+   * Remove `crd.rights` from what `pd` itself holds in the range `crd`
+   * names, and from everything delegated on from there (revoke with self, on
+   * a PD other than the caller's): how the root task takes back a mapping
+   * it gave a VM in order to give another (hypervisor/root/bios-window.ts).
+   */
+  unmap(pd: Pd, crd: Crd): Status {
+    if (!crdFits(crd)) return Status.BAD_PAR;
+    const space = pd.space(crd.type);
+    if (space !== null) revoke(space, crd.base, crd.order, crd.rights, true);
+    return this.done(Status.SUCCESS);
+  }
+
+  /**
    * Give the root PD the pages [atPage, atPage + pages) backed by host
    * memory from `hostPhys` (as NOVA hands all memory to its root task). The
    * root task then delegates ranges of it to VM and VMM PDs.

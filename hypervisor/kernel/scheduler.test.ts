@@ -103,6 +103,15 @@ describe("Scheduler", () => {
     expect(order.slice(2)).toEqual([0, 1, 0, 1, 0, 1]);
   });
 
+  it("stops a vCPU at its instruction limit exactly (the last entry's budget is what is left), not a fault", async () => {
+    const pre = { reason: ExitReason.EXTERNAL_INTERRUPT, retired: 1000 };
+    const f = fixture([{ priority: 1, script: [pre, pre, pre, pre] }]);
+    f.vcpus[0].instructionLimit = 2500;
+    await f.sched.run();
+    expect(f.vcpus[0].vtime).toBe(2500);
+    expect(f.vcpus[0].outcome).toEqual({ reason: "instruction limit of 2500 reached", exitCode: 0, fault: false });
+  });
+
   it("gives each vCPU a TSC that counts only its own instructions", async () => {
     const pre = { reason: ExitReason.EXTERNAL_INTERRUPT, retired: 1000 };
     const f = fixture([

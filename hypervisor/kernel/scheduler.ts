@@ -6,6 +6,7 @@
 // exit went to its VMM waits for the reply while others run.
 import { setImmediate as yieldToHost } from "node:timers/promises";
 import { VIRTUAL_TSC_HZ } from "../../proto/virtual-time.js";
+import type { X87State } from "../cpu/x87-state.js";
 import { EXIT_REASON_ENTRY_FAILURE, ExitReason, exitReasonName } from "../vmx/exit-reason.js";
 import type { Vmcs } from "../vmx/vmcs.js";
 import * as F from "../vmx/vmcs-fields.js";
@@ -20,8 +21,8 @@ export interface GuestCpu {
   /** Why the last VM entry failed, when it did. */
   readonly entryFailure?: string | null;
   /** Loads / saves what a VM exit leaves in the processor (GPRs, CR2). */
-  loadContext(gpr: Uint32Array, cr2: number): void;
-  saveContext(gpr: Uint32Array): number;
+  loadContext(gpr: Uint32Array, cr2: number, dr?: Int32Array, fpu?: X87State): void;
+  saveContext(gpr: Uint32Array, dr?: Int32Array): number;
 }
 
 /** Host time between two yields to the event loop, so VMM replies arrive. */
@@ -110,13 +111,20 @@ export class Scheduler {
     if (this.sleeps(v)) return;
     const reason = this.enter(v);
     v.countExit(reason);
+    if (v.instructionLimit > 0 && v.vtime >= v.instructionLimit) {
+      const n = v.instructionLimit;
+      this.dispatch.stop(v, { reason: `instruction limit of ${n} reached`, exitCode: 0, fault: false });
+      return;
+    }
     if (reason === ExitReason.EXTERNAL_INTERRUPT) return; // preempted: quantum used up
     if (reason & EXIT_REASON_ENTRY_FAILURE) {
       const why = this.cpu.entryFailure ?? `exit reason ${(reason & 0xffff) >>> 0}`;
       this.dispatch.stop(v, fault(`VM-entry failure (${exitReasonName(reason)}): ${why}`));
       return;
     }
-    if (reason === ExitReason.PREEMPTION_TIMER) v.deadline = 0;
+    // Placement irqchip: exits of the models in the hypervisor end here, without a VMM round trip.
+    if (reason === ExitReason.PREEMPTION_TIMER && v.vmmDeadlineDue()) v.deadline = 0;
+    else if (this.dispatch.finishInKernel(v, reason)) return;
     this.toVmm(v, reason);
   }
 
@@ -138,9 +146,10 @@ export class Scheduler {
   private sleeps(v: VcpuRun): boolean {
     if (v.vmcs.read(F.GUEST_ACTIVITY_STATE) !== F.ACTIVITY_HLT) return false;
     if (v.vmcs.read(F.VM_ENTRY_INTR_INFO_FIELD) & F.INTR_INFO_VALID) return false;
-    if (v.deadline > 0 && this.options.realtime && v.deadline > v.vtime) return this.realtimeWait(v);
-    if (v.deadline > 0) {
-      v.vtime = Math.max(v.vtime, v.deadline);
+    const deadline = v.timerDeadline();
+    if (deadline > 0 && this.options.realtime && deadline > v.vtime) return this.realtimeWait(v, deadline);
+    if (deadline > 0) {
+      v.vtime = Math.max(v.vtime, deadline);
       return false;
     }
     v.status = "halted";
@@ -152,10 +161,10 @@ export class Scheduler {
    * host timer (the thread keeps serving other vCPUs and VMMs); a recall
    * ends the wait early with virtual time advanced by the host time passed.
    */
-  private realtimeWait(v: VcpuRun): boolean {
+  private realtimeWait(v: VcpuRun, deadline: number): boolean {
     if (v.sleptAt < 0) {
       v.sleptAt = performance.now();
-      const ms = (v.deadline - v.vtime) / TICKS_PER_MS;
+      const ms = (deadline - v.vtime) / TICKS_PER_MS;
       v.wakeTimer = setTimeout(() => {
         v.wakeTimer = null;
         if (v.status === "halted") v.status = "ready";
@@ -169,7 +178,7 @@ export class Scheduler {
       return true;
     }
     v.sleptAt = -1;
-    v.vtime = Math.max(v.vtime, v.deadline);
+    v.vtime = Math.max(v.vtime, deadline);
     return false;
   }
 
@@ -179,7 +188,7 @@ export class Scheduler {
     if (v.wakeTimer !== null) clearTimeout(v.wakeTimer);
     v.wakeTimer = null;
     const passed = Math.floor((performance.now() - v.sleptAt) * TICKS_PER_MS);
-    v.vtime = Math.max(v.vtime, Math.min(v.vtime + passed, v.deadline));
+    v.vtime = Math.max(v.vtime, Math.min(v.vtime + passed, v.timerDeadline()));
     v.sleptAt = -1;
   }
 
@@ -189,16 +198,18 @@ export class Scheduler {
     // Each vCPU's TSC counts only its own instructions (DESIGN.md §5).
     vmcs.write(F.TSC_OFFSET, v.vtime - this.cpu.tsc);
     let pin = vmcs.read(F.PIN_BASED_VM_EXEC_CONTROL) | F.PIN_EXTINT_EXITING;
-    if (v.deadline > 0) {
+    const deadline = v.timerDeadline();
+    if (deadline > 0) {
       pin |= F.PIN_PREEMPTION_TIMER;
-      vmcs.write(F.VMX_PREEMPTION_TIMER_VALUE, Math.max(0, Math.min(v.deadline - v.vtime, 0xffffffff)));
+      vmcs.write(F.VMX_PREEMPTION_TIMER_VALUE, Math.max(0, Math.min(deadline - v.vtime, 0xffffffff)));
     } else pin &= ~F.PIN_PREEMPTION_TIMER;
     vmcs.write(F.PIN_BASED_VM_EXEC_CONTROL, pin >>> 0);
-    this.cpu.loadContext(v.gpr, v.cr2);
+    this.cpu.loadContext(v.gpr, v.cr2, v.dr, v.fpu);
     const t0 = performance.now();
-    const reason = this.cpu.enter(vmcs, v.quantum);
+    const left = v.instructionLimit > 0 ? Math.max(0, v.instructionLimit - v.vtime) : v.quantum;
+    const reason = this.cpu.enter(vmcs, Math.min(v.quantum, left));
     v.hostMs += performance.now() - t0;
-    v.cr2 = this.cpu.saveContext(v.gpr);
+    v.cr2 = this.cpu.saveContext(v.gpr, v.dr);
     v.vtime += this.cpu.retired;
     for (const sc of v.ec.scs) sc.account(this.cpu.retired);
     return reason;

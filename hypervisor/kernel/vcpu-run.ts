@@ -2,9 +2,11 @@
 // exit leaves in the processor (saved here, as NOVA saves it in the EC),
 // virtual time (DESIGN.md §5), the exit sequence number and per-reason exit
 // counts (moat run --stats).
+import { X87State } from "../cpu/x87-state.js";
 import type { Vmcs } from "../vmx/vmcs.js";
 import * as F from "../vmx/vmcs-fields.js";
 import type { Ec } from "./ec.js";
+import type { InKernelDevices } from "./in-kernel-devices.js";
 import { GROUPS, type GuestContext, readField, writeField } from "./state-groups.js";
 
 /** Every field a VmReply can write (state-groups.ts and the VM-entry event fields, vm-reply.ts). */
@@ -32,6 +34,12 @@ export interface VcpuOutcome {
 export class VcpuRun implements GuestContext {
   readonly gpr = new Uint32Array(8);
   cr2 = 0;
+  /** DR0-DR3 and DR6 by register number (SDM §27.3: VM exits do not save them; DR7 is in the VMCS). */
+  readonly dr = new Int32Array(8);
+  /** The x87 FPU context (not in the VMCS: the kernel switches it, as NOVA switches the FPU per EC). */
+  readonly fpu = new X87State();
+  /** Stop the vCPU once its virtual TSC reaches this many instructions (moat run --max-instructions); 0: no limit. */
+  instructionLimit = 0;
   /** Virtual TSC of this vCPU: instructions it has retired (plus HLT skips). */
   vtime = 0;
   /** Next device deadline the VMM asked for (virtual TSC), 0 for none. */
@@ -58,6 +66,13 @@ export class VcpuRun implements GuestContext {
   /** Realtime HLT (DESIGN.md §5): performance.now() when the wait began and its host timer; -1 when none. */
   sleptAt = -1;
   wakeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Device models of this VM that run in the hypervisor thread (placement irqchip), or null. */
+  inKernel: InKernelDevices | null = null;
+  /** Exits sent to the VMM (each channel call, retries included) and the host time of those round trips. */
+  exitsForwarded = 0;
+  forwardedHostMs = 0;
+  /** Exits the in-hypervisor device models finished without the VMM. */
+  exitsInHypervisor = 0;
   /** The reply fields as they were before the reply now being applied (rollback of a refused reply). */
   private readonly journal = new Float64Array(REPLY_FIELDS.length);
 
@@ -74,6 +89,18 @@ export class VcpuRun implements GuestContext {
 
   countExit(reason: number): void {
     this.exitCounts.set(reason, (this.exitCounts.get(reason) ?? 0) + 1);
+  }
+
+  /** The preemption timer's deadline: the earlier of the VMM's and the in-hypervisor models' (0 for none). */
+  timerDeadline(): number {
+    const own = this.inKernel?.nextDeadline() ?? 0;
+    if (own === 0) return this.deadline;
+    return this.deadline === 0 ? own : Math.min(own, this.deadline);
+  }
+
+  /** A preemption-timer exit now is the VMM's: its deadline is due (always, when no models are in the hypervisor). */
+  vmmDeadlineDue(): boolean {
+    return this.inKernel === null || (this.deadline > 0 && this.vtime >= this.deadline);
   }
 
   get alive(): boolean {
@@ -116,11 +143,14 @@ export class VcpuRun implements GuestContext {
   reset(): void {
     this.gpr.fill(0);
     this.cr2 = 0;
+    this.dr.fill(0);
+    this.fpu.copyFrom(new X87State());
     this.deadline = 0;
     this.checkpoint = null;
     this.restoreNext = false;
     this.startupPending = true;
     this.ec.recallPending = false;
+    this.inKernel?.reset();
     const v = this.vmcs;
     v.write(F.VM_ENTRY_INTR_INFO_FIELD, 0);
     v.write(F.GUEST_ACTIVITY_STATE, F.ACTIVITY_ACTIVE);

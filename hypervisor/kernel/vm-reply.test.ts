@@ -94,4 +94,29 @@ describe("applyReply", () => {
       effects: { stop: true, stopReason: "halted", exitCode: 3, deadline: 5000, wantIntrWindow: true },
     });
   });
+
+  // IRQ lines (placement irqchip): the 8259A pair has ISA inputs 0-15; an
+  // 8259A input keeps only an edge latch and a level (datasheet, "Interrupt
+  // Sequence"), so three changes per line (fall, rise, fall) are all a VMM needs.
+  it("passes IRQ line changes through in order, and a platform reset", () => {
+    const lines = [
+      { irq: 4, level: true },
+      { irq: 8, level: false },
+      { irq: 4, level: false },
+    ];
+    const r = applyReply(ctx(), enc({ irqLines: lines, irqchipReset: true }));
+    expect(r).toMatchObject({ ok: true, effects: { irqLines: lines, irqchipReset: true } });
+  });
+
+  it("refuses an IRQ line beyond the 8259A pair's 16 inputs", () => {
+    const r = applyReply(ctx(), enc({ irqLines: [{ irq: 16, level: true }] }));
+    expect(r).toEqual({ ok: false, reason: "IRQ line 16 is not an ISA line 0-15" });
+  });
+
+  it("accepts three changes for each of the 16 lines and refuses one more", () => {
+    const all = Array.from({ length: 16 * 3 }, (_, i) => ({ irq: i % 16, level: i % 2 === 0 }));
+    expect(applyReply(ctx(), enc({ irqLines: all })).ok).toBe(true);
+    const r = applyReply(ctx(), enc({ irqLines: [...all, { irq: 0, level: true }] }));
+    expect(r).toEqual({ ok: false, reason: "49 IRQ line changes in one reply (limit 48)" });
+  });
 });

@@ -6,11 +6,22 @@
 import { type IGuestState, type IVmmCall, type IVmReply, VmReply } from "../../proto/index.js";
 import { MTD_REPLY_ALLOWED, mtdNames } from "../../proto/mtd.js";
 import * as F from "../vmx/vmcs-fields.js";
+import type { IrqLineChange } from "./in-kernel-devices.js";
 import { GROUPS, type GuestContext, writeField } from "./state-groups.js";
 
 /** Console bytes one reply may carry: a UART at 115200 baud sends far less
  * between two exits; more is a flood. */
 export const MAX_CONSOLE_BYTES = 64 * 1024;
+
+/** ISA interrupt request lines a VMM may drive (IRQ 0-15 of the 8259A pair). */
+export const MAX_IRQ = 15;
+/**
+ * IRQ line changes one reply may carry. Whatever a line did during one exit,
+ * an 8259A input keeps only whether it saw a rising edge and its final level
+ * (8259A datasheet, "Interrupt Sequence"), which a fall, a rise and a fall
+ * express; so an honest VMM never needs more than three per line.
+ */
+export const MAX_IRQ_LINES = 3 * (MAX_IRQ + 1);
 
 export interface ReplyEffects {
   deadline: number;
@@ -27,6 +38,10 @@ export interface ReplyEffects {
   checkpoint: Uint8Array | null;
   /** Hypercalls the VMM makes with this reply; exit-dispatch.ts checks and rate-limits them. */
   calls: IVmmCall[];
+  /** IRQ line changes for the interrupt controller in the hypervisor (placement irqchip), in order. */
+  irqLines: IrqLineChange[];
+  /** The VMM reset the platform: the device models in the hypervisor reset too. */
+  irqchipReset: boolean;
 }
 
 export type ReplyResult = { ok: true; effects: ReplyEffects } | { ok: false; reason: string };
@@ -72,6 +87,11 @@ export function checkReply(bytes: Uint8Array): IVmReply | string {
     return `console output of ${r.consoleOut?.length} bytes in one reply`;
   if ((r.deadline ?? 0) < 0 || !Number.isSafeInteger(r.deadline ?? 0))
     return `deadline ${r.deadline} is not a TSC value`;
+  const lines = r.irqLines ?? [];
+  if (lines.length > MAX_IRQ_LINES) return `${lines.length} IRQ line changes in one reply (limit ${MAX_IRQ_LINES})`;
+  for (const l of lines) {
+    if ((l.irq ?? 0) > MAX_IRQ) return `IRQ line ${l.irq} is not an ISA line 0-${MAX_IRQ}`;
+  }
   return r;
 }
 
@@ -127,6 +147,8 @@ export function applyReply(ctx: GuestContext, bytes: Uint8Array): ReplyResult {
       injected: r.injectValid ?? false,
       checkpoint: r.checkpoint && r.checkpoint.length > 0 ? r.checkpoint : null,
       calls: r.calls ?? [],
+      irqLines: (r.irqLines ?? []).map((l) => ({ irq: l.irq ?? 0, level: l.level === true })),
+      irqchipReset: r.irqchipReset === true,
     },
   };
 }

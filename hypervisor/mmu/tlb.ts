@@ -95,6 +95,15 @@ export class Tlb {
     this.flushWhere(vpid + 1, true);
   }
 
+  /** Drop the write permission of every slot mapping host page (bytes, offset): the JIT compiled code there. */
+  revokeWrite(bytes: Uint8Array, offset: number): void {
+    const filled = this.filled;
+    for (let i = 0; i < this.nFilled; i++) {
+      const vpn = filled[i];
+      if (this.bytes[vpn] === bytes && this.offset[vpn] === offset) this.tagW[vpn] = 0;
+    }
+  }
+
   /** INVEPT (§28.4.3.1) or any EPT change: every combined mapping, all VPIDs. */
   invept(): void {
     this.flushAll();

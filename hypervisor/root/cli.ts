@@ -11,6 +11,8 @@ import {
   DEFAULTS,
   loadConfig,
   type MachineSpec,
+  PLACEMENTS,
+  type Placement,
   parseSize,
   TRANSPORTS,
   type Transport,
@@ -23,6 +25,7 @@ import { formatStats } from "./stats.js";
 
 const USAGE = `usage: moat run <image.elf|image.bin|config.json> [options]
        moat run --kernel <bzImage> [--initrd <file>] [--append <cmdline>] [options]
+       moat run --firmware <rom.bin> [options]   boot a firmware ROM from the reset vector
        moat tcb [--json]   source lines each component trusts (DESIGN.md §1)
        moat conformance singlestep <dir> [--filter OPCODE] [--limit N]
                            run a SingleStepTests directory (MOO files) on the processor
@@ -32,8 +35,13 @@ const USAGE = `usage: moat run <image.elf|image.bin|config.json> [options]
   --memory SIZE      guest RAM, e.g. 16M (default 16M; 64M with --kernel)
   --kernel FILE      boot a Linux bzImage (32-bit boot protocol) instead of an image
   --initrd FILE      the Linux initial ramdisk
+  --firmware FILE    a ROM image (64/128/192/256 KiB) mapped below 4 GiB; the vCPU starts at the reset vector
   --append TEXT      the kernel (or Multiboot) command line
   --module FILE      a Multiboot module for the image (repeatable; its string is FILE)
+  --placement split|irqchip|monolithic  where every VM's device models run: all in
+                     the VMM worker (default); the 8259A, 8254 and interrupt delivery in
+                     the hypervisor (as KVM's in-kernel irqchip); or the whole VMM in the
+                     hypervisor thread (no isolation)
   --transport sab|piscina  how exits reach the VMM worker: a shared-memory
                      channel (default) or one piscina task per exit
   --quiet            do not stream guest output
@@ -42,6 +50,7 @@ const USAGE = `usage: moat run <image.elf|image.bin|config.json> [options]
   --console NAME     the VM that gets console input (default: the only VM)
   --realtime         virtual time follows the host clock while a vCPU halts (interactive use)
   --record FILE      log console input as JSON lines {vm, tsc, bytes (base64)} (no replay yet)
+  --max-instructions N  stop each VM once it has run N instructions (its virtual TSC)
 Console input: stdin (a terminal in raw mode, or a pipe) goes to COM1 of the
 console VM; while it is open a halted VM waits for input. In a terminal,
 Ctrl-] ends moat, as a serial console's escape does.
@@ -52,7 +61,11 @@ class UsageError extends Error {}
 type RunValues = Record<string, string | boolean | string[] | undefined>;
 
 /** `--kernel` (Linux) or one image (with optional Multiboot modules) from the command line. */
-function bootFromArgs(path: string | undefined, v: RunValues): Pick<VmSpec, "image" | "kernel" | "initrd" | "modules"> {
+function bootFromArgs(
+  path: string | undefined,
+  v: RunValues,
+): Pick<VmSpec, "image" | "kernel" | "initrd" | "modules" | "firmware"> {
+  if (v.firmware !== undefined) return firmwareFromArgs(path, v);
   const kernel = v.kernel as string | undefined;
   const modules = (v.module as string[] | undefined) ?? [];
   if (kernel === undefined) {
@@ -68,6 +81,14 @@ function bootFromArgs(path: string | undefined, v: RunValues): Pick<VmSpec, "ima
     if (v[k] !== undefined) throw new UsageError(`--${k} applies to an image, not to --kernel`);
   const initrd = v.initrd as string | undefined;
   return { kernel: resolve(kernel), ...(initrd === undefined ? {} : { initrd: resolve(initrd) }) };
+}
+
+/** `--firmware`: the ROM is all the VM boots (SDM Vol. 3A §9.1.4: execution starts at its reset vector). */
+function firmwareFromArgs(path: string | undefined, v: RunValues): Pick<VmSpec, "firmware"> {
+  if (path !== undefined) throw new UsageError(`run: --firmware boots a ROM; give no image ("${path}") with it`);
+  for (const k of ["kernel", "initrd", "module", "format", "load", "append"])
+    if (v[k] !== undefined) throw new UsageError(`--${k} does not combine with --firmware`);
+  return { firmware: resolve(v.firmware as string) };
 }
 
 function singleImage(path: string | undefined, v: RunValues): MachineSpec {
@@ -116,7 +137,9 @@ async function run(argv: string[]): Promise<number> {
       load: { type: "string" },
       memory: { type: "string" },
       transport: { type: "string" },
+      placement: { type: "string" },
       kernel: { type: "string" },
+      firmware: { type: "string" },
       initrd: { type: "string" },
       append: { type: "string" },
       module: { type: "string", multiple: true },
@@ -125,12 +148,13 @@ async function run(argv: string[]): Promise<number> {
       console: { type: "string" },
       realtime: { type: "boolean" },
       record: { type: "string" },
+      "max-instructions": { type: "string" },
     },
   });
-  if (positionals.length > 1 || (positionals.length === 0 && values.kernel === undefined))
-    throw new UsageError("run: expected exactly one image or config file, or --kernel");
+  if (positionals.length > 1 || (positionals.length === 0 && values.kernel === undefined && !values.firmware))
+    throw new UsageError("run: expected exactly one image or config file, or --kernel or --firmware");
   const target = positionals[0] as string | undefined;
-  const bootFlags = ["kernel", "initrd", "append", "module"].filter(
+  const bootFlags = ["kernel", "firmware", "initrd", "append", "module"].filter(
     (k) => values[k as keyof typeof values] !== undefined,
   );
   if (target?.endsWith(".json") && bootFlags.length)
@@ -141,7 +165,18 @@ async function run(argv: string[]): Promise<number> {
       throw new UsageError(`--transport: expected sab or piscina, got "${values.transport}"`);
     spec.transport = values.transport as Transport;
   }
+  if (values.placement !== undefined) {
+    if (!PLACEMENTS.includes(values.placement as Placement))
+      throw new UsageError(`--placement: expected split, irqchip or monolithic, got "${values.placement}"`);
+    for (const vm of spec.vms) vm.placement = values.placement as Placement;
+  }
   if (values.realtime) spec.realtime = true;
+  if (values["max-instructions"] !== undefined) {
+    const n = Number(values["max-instructions"]);
+    if (!Number.isSafeInteger(n) || n <= 0)
+      throw new UsageError(`--max-instructions: expected a positive whole number, got "${values["max-instructions"]}"`);
+    for (const vm of spec.vms) vm.maxInstructions = n;
+  }
   const consoleVm = values.console ?? (spec.vms.length === 1 ? spec.vms[0].name : undefined);
   if (consoleVm !== undefined && !spec.vms.some((v) => v.name === consoleVm))
     throw new UsageError(`--console: no VM named "${consoleVm}" (VMs: ${spec.vms.map((v) => v.name).join(", ")})`);
@@ -172,7 +207,8 @@ async function run(argv: string[]): Promise<number> {
     await control?.close();
   }
   if (many) flushPrefixes();
-  for (const r of results) if (r.fault || r.exitCode !== 0 || many) process.stderr.write(`${describe(r)}\n`);
+  const limited = values["max-instructions"] !== undefined;
+  for (const r of results) if (r.fault || r.exitCode !== 0 || many || limited) process.stderr.write(`${describe(r)}\n`);
   if (values.stats) process.stderr.write(`${formatStats(results)}\n`);
   const failed = results.find((r) => r.fault || r.exitCode !== 0);
   return failed ? (failed.fault ? 1 : failed.exitCode & 0xff || 1) : 0;

@@ -137,3 +137,25 @@ describe("containment fields (DESIGN.md §6)", () => {
     expect(() => parse(cfg)).toThrow(msg);
   });
 });
+
+describe("firmware (a ROM booted from the reset vector)", () => {
+  it("resolves the ROM beside the config and boots nothing else", () => {
+    const spec = parseConfig(JSON.stringify({ vms: [{ firmware: "rom/bios.bin" }] }), "/c/vms.json");
+    expect(spec.vms[0]).toMatchObject({ firmware: "/c/rom/bios.bin" });
+    expect(spec.vms[0].image).toBeUndefined();
+  });
+
+  it.each([
+    [{ vms: [{ firmware: "" }] }, 'vms.json: vms[0].firmware: expected a non-empty string, got ""'],
+    [
+      { vms: [{ firmware: "b.bin", image: "a.elf" }] },
+      "vms.json: vms[0].image: does not apply to a VM that boots from firmware (field firmware)",
+    ],
+    [
+      { vms: [{ firmware: "b.bin", entry: 0x1000 }] },
+      "vms.json: vms[0].entry: does not apply to a VM that boots from firmware (field firmware)",
+    ],
+  ])("rejects %j naming the field", (cfg, msg) => {
+    expect(() => parse(cfg)).toThrow(msg);
+  });
+});

@@ -22,6 +22,8 @@ export interface VmSpec {
   initrd?: string;
   /** Multiboot modules (with `image`). */
   modules?: ModuleSpec[];
+  /** Absolute path of a firmware ROM image: mapped below 4 GiB, the vCPU starts in the reset state (image.ts). */
+  firmware?: string;
   format?: ImageFormat;
   /** Guest-physical load address of a flat image. */
   load?: number;
@@ -35,7 +37,20 @@ export interface VmSpec {
   cmdline: string;
   /** File that receives the VM's console output (absolute path), if any. */
   log?: string;
+  /** Where the device models run (default split): see Placement. */
+  placement?: Placement;
+  /** Stop the VM after this many instructions (its virtual TSC), as `moat run --max-instructions` asks. */
+  maxInstructions?: number;
 }
+
+/**
+ * Where a VM's device models run (issue 6): split, every model in the VMM
+ * worker; irqchip, the 8259A pair, the 8254 and interrupt delivery in the
+ * hypervisor thread (hypervisor/in-kernel/, as KVM's in-kernel irqchip);
+ * monolithic, the whole VMM in the hypervisor thread, no isolation.
+ */
+export type Placement = "split" | "irqchip" | "monolithic";
+export const PLACEMENTS: readonly Placement[] = ["split", "irqchip", "monolithic"];
 
 /**
  * destroy: the VM stops, the others go on; reset: the guest reboots with a
@@ -160,6 +175,8 @@ const VM_KEYS = [
   "kernel",
   "initrd",
   "modules",
+  "firmware",
+  "placement",
 ] as const;
 
 function vmSpec(f: Fields, base: string, index: number): VmSpec {
@@ -171,6 +188,9 @@ function vmSpec(f: Fields, base: string, index: number): VmSpec {
   if (!POLICIES.includes(policy as Policy))
     f.fail("policy", `expected "destroy", "reset" or "restart", got ${show(policy)}`);
   const log = f.string("log", false);
+  const placement = f.string("placement", false) ?? "split";
+  if (!PLACEMENTS.includes(placement as Placement))
+    f.fail("placement", `expected "split", "irqchip" or "monolithic", got ${show(placement)}`);
   return {
     name: f.string("name", false) ?? `vm${index}`,
     ...bootFiles(f, base),
@@ -183,6 +203,7 @@ function vmSpec(f: Fields, base: string, index: number): VmSpec {
     policy: policy as Policy,
     cmdline: f.string("cmdline", false) ?? "",
     ...(log === undefined ? {} : { log: resolve(base, log) }),
+    placement: placement as Placement,
   };
 }
 
@@ -190,7 +211,9 @@ function vmSpec(f: Fields, base: string, index: number): VmSpec {
  * What the VM boots: `image` (ELF or flat, with optional Multiboot
  * `modules`), or `kernel` (a Linux bzImage, with an optional `initrd`).
  */
-function bootFiles(f: Fields, base: string): Pick<VmSpec, "image" | "kernel" | "initrd" | "modules"> {
+function bootFiles(f: Fields, base: string): Pick<VmSpec, "image" | "kernel" | "initrd" | "modules" | "firmware"> {
+  const firmware = f.string("firmware", false);
+  if (firmware !== undefined) return { firmware: firmwareOnly(f, resolve(base, firmware)) };
   const kernel = f.string("kernel", false);
   if (kernel === undefined) {
     if (f.obj.initrd !== undefined) f.fail("initrd", "needs a Linux kernel (field kernel)");
@@ -204,6 +227,14 @@ function bootFiles(f: Fields, base: string): Pick<VmSpec, "image" | "kernel" | "
   }
   const initrd = f.string("initrd", false);
   return { kernel: resolve(base, kernel), ...(initrd === undefined ? {} : { initrd: resolve(base, initrd) }) };
+}
+
+/** `firmware` boots alone: the ROM is the first code the vCPU runs (SDM Vol. 3A §9.1.4). */
+function firmwareOnly(f: Fields, path: string): string {
+  for (const k of ["image", "kernel", "initrd", "modules", "format", "load", "entry", "cmdline"]) {
+    if (f.obj[k] !== undefined) f.fail(k, "does not apply to a VM that boots from firmware (field firmware)");
+  }
+  return path;
 }
 
 /** modules: an array of paths or {path, cmdline}; a bare path's string is the path as written. */

@@ -19,10 +19,18 @@ export interface BootFiles {
   kernel?: Uint8Array;
   initrd?: Uint8Array;
   modules?: { bytes: Uint8Array; cmdline: string }[];
+  /** A firmware ROM (readFirmware): the VM starts at its reset vector instead of loading `image`. */
+  firmware?: Uint8Array;
 }
+
+/** ROM sizes a PC's flash part has (64 KiB steps up to 256 KiB; its last 128 KiB at most are aliased below 1 MiB). */
+export const FIRMWARE_STEP = 64 * 1024;
+export const FIRMWARE_MAX = 256 * 1024;
 
 /** Reads every file `spec` boots from; throws ImageError naming the file. */
 export function readBootFiles(spec: VmSpec): BootFiles {
+  if (spec.firmware !== undefined)
+    return { image: new Uint8Array(0), format: "flat", firmware: readFirmware(spec.firmware) };
   if (spec.kernel !== undefined) {
     const kernel = readFile(spec.kernel, "Linux kernel");
     const initrd = spec.initrd === undefined ? undefined : readFile(spec.initrd, "initrd");
@@ -33,6 +41,17 @@ export function readBootFiles(spec: VmSpec): BootFiles {
   if (!spec.modules?.length) return { image: bytes, format };
   const modules = spec.modules.map((m) => ({ bytes: readFile(m.path, "Multiboot module"), cmdline: m.cmdline }));
   return { image: bytes, format, modules };
+}
+
+/** A firmware ROM: a whole number of 64 KiB blocks, at most 256 KiB, so that its top sits at 4 GiB and its reset vector at FFFFFFF0H. */
+export function readFirmware(path: string): Uint8Array {
+  const bytes = readFile(path, "firmware ROM");
+  if (bytes.length % FIRMWARE_STEP !== 0 || bytes.length > FIRMWARE_MAX) {
+    throw new ImageError(
+      `${path}: firmware ROM of ${bytes.length} bytes: must be a multiple of 64 KiB, at most 256 KiB (64K, 128K, 192K or 256K)`,
+    );
+  }
+  return bytes;
 }
 
 /** A whole file of at most MAX_IMAGE bytes; `what` names it in errors. Empty files are refused. */

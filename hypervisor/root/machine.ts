@@ -14,7 +14,7 @@ import type { IFaultOrder, IVmmCall } from "../../proto/index.js";
 import { MemRights } from "../kernel/capability.js";
 import { memCrd } from "../kernel/crd.js";
 import type { Ec } from "../kernel/ec.js";
-import { ExitDispatcher, type FaultAction, fault, type VmmFault } from "../kernel/exit-dispatch.js";
+import { ExitDispatcher, type FaultAction, fault, VmmCallOp, type VmmFault } from "../kernel/exit-dispatch.js";
 import { Kernel } from "../kernel/hypercalls.js";
 import type { Pd } from "../kernel/pd.js";
 import { Scheduler } from "../kernel/scheduler.js";
@@ -25,10 +25,12 @@ import { Ept } from "../mmu/ept.js";
 import { HostMemory } from "../mmu/host-memory.js";
 import { checkControls, checkGuestState } from "../vmx/entry-checks.js";
 import { Processor } from "../vmx/processor.js";
-import { DEFAULTS, type MachineSpec, type VmSpec } from "./config.js";
+import { type BiosWindowVm, checkShadow, commitShadow } from "./bios-window.js";
+import { DEFAULTS, type MachineSpec, type Placement, type VmSpec } from "./config.js";
 import { DeadlineChannel } from "./fault-deadline.js";
 import { type FaultKind, faultOrder } from "./fault-plan.js";
 import { readBootFiles } from "./image.js";
+import { loadIrqchip, monolithicVmmFactory } from "./placement.js";
 import { alignedChunks, buildVm } from "./vm-builder.js";
 import { piscinaVmmFactory, type VmmBootData, type VmmFactory, type VmmPort } from "./vmm-host.js";
 import { sabVmmFactory } from "./vmm-sab-host.js";
@@ -46,6 +48,14 @@ export interface VmResult {
   hostMs: number;
   /** VMM faults this VM survived (restart, reset) or died of (destroy). */
   faults: number;
+  /** Where its device models ran (config field placement). */
+  placement: Placement;
+  /** Exits that crossed to the VMM: a message to its worker, or in monolithic the in-thread call. */
+  exitsForwarded: number;
+  /** Exits finished by device models in the hypervisor thread (placement irqchip), never reaching a VMM. */
+  exitsInHypervisor: number;
+  /** Host milliseconds spent in forwarded round trips (measured around the channel call). */
+  forwardedHostMs: number;
 }
 
 /** One VMM fault as the root task saw it. */
@@ -67,7 +77,7 @@ export interface FaultRecord {
 
 export interface MachineIo {
   console(vm: string, text: string): void;
-  /** How VMMs are hosted; default: the spec's transport. */
+  /** How VMMs are hosted; default: the spec's transport. VMs of placement monolithic host theirs in this thread. */
   vmmFactory?: VmmFactory;
   /** Told about every VMM fault once the policy acted. */
   fault?(record: FaultRecord): void;
@@ -82,12 +92,14 @@ interface Vm {
   handler: Ec;
   vmmPd: Pd;
   vmPd: Pd;
-  boot: VmmBootData & { checkpoints: boolean; faultHooks: boolean };
+  boot: VmmBootData & { checkpoints: boolean; faultHooks: boolean; irqchip: boolean };
   vmm: VmmPort;
   /** Workers started in advance for the next restarts or resets, oldest first. */
   standby: VmmPort[];
   ept: Ept;
   ram: SharedArrayBuffer;
+  /** What a SHADOW call may map (bios-window.ts). */
+  window: BiosWindowVm;
   decoder: TextDecoder;
   output: string[];
   log: number | null;
@@ -154,10 +166,21 @@ export class Machine {
         delegate: (v, call, commit) => this.delegate(this.vms[v.vm], call, commit),
         consoleIn: (v, bytes, tsc) => this.io.input?.(this.vms[v.vm].spec.name, tsc, bytes),
       },
-      { sealed: true, entryCheck: (vmcs) => checkControls(vmcs) ?? checkGuestState(vmcs) },
+      {
+        sealed: true,
+        entryCheck: (vmcs) => checkControls(vmcs) ?? checkGuestState(vmcs),
+        flushTlb: (vpid) => this.cpu.invvpid(vpid),
+      },
     );
     this.scheduler = new Scheduler(this.cpu, this.dispatch, { realtime: spec.realtime ?? false });
     this.factory = this.io.vmmFactory ?? (spec.transport === "piscina" ? piscinaVmmFactory : sabVmmFactory);
+    const monolithic = spec.vms.find((v) => v.placement === "monolithic");
+    if (spec.faultHooks && monolithic) {
+      // A fault the injector orders would strike the hypervisor thread itself.
+      throw new Error(
+        `vm ${monolithic.name}: placement monolithic runs its VMM in the hypervisor thread; fault injection needs split or irqchip`,
+      );
+    }
     try {
       for (const vmSpec of spec.vms) this.createVm(vmSpec, spec.faultHooks ?? false);
     } catch (e) {
@@ -182,15 +205,19 @@ export class Machine {
       cmdline: spec.cmdline,
       checkpoints: spec.policy === "restart",
       faultHooks,
+      irqchip: spec.placement === "irqchip",
     };
     const log = spec.log === undefined ? null : openSync(spec.log, "w");
-    const vmm = this.startVmm(boot);
+    const vmm = this.startVmm(boot, spec);
     // The EPT must exist before the RAM delegation maps into it.
     const pages = spec.memoryBytes / 4096;
-    const built = buildVm(this.kernel, index, { hpa, pages }, spec, (pd) => this.eptOf.set(pd, ept));
+    // A firmware ROM gets host frames of its own, mapped read/execute-only (vm-builder.ts mapFirmware).
+    const rom = files.firmware && { hpa: this.host.add(new Uint8Array(files.firmware)), bytes: files.firmware.length };
+    const built = buildVm(this.kernel, index, { hpa, pages }, spec, (pd) => this.eptOf.set(pd, ept), rom);
     const vmcs = built.vcpu.vmcs!;
     initVcpuControls(vmcs, ept, index + 1);
     const vcpu = new VcpuRun(built.vcpu, vmcs, index, 0, spec.priority, spec.quantum);
+    vcpu.instructionLimit = spec.maxInstructions ?? 0;
     const vm: Vm = {
       index,
       spec,
@@ -200,9 +227,15 @@ export class Machine {
       vmPd: built.vmPd,
       boot,
       vmm,
-      standby: spec.policy === "destroy" ? [] : Array.from({ length: this.spares }, () => this.startVmm(boot)),
+      standby: spec.policy === "destroy" ? [] : Array.from({ length: this.spares }, () => this.startVmm(boot, spec)),
       ept,
       ram,
+      window: {
+        vmPd: built.vmPd,
+        ramFrame: hpa / 4096,
+        ramPages: pages,
+        rom: rom ? { frame: rom.hpa / 4096, pages: rom.bytes / 4096 } : null,
+      },
       decoder: new TextDecoder("latin1"),
       output: [],
       log,
@@ -217,9 +250,10 @@ export class Machine {
     this.scheduler.add(vcpu);
   }
 
-  private startVmm(boot: VmmBootData): VmmPort {
+  private startVmm(boot: VmmBootData, spec: VmSpec): VmmPort {
     // The transport's own deadline is only a backstop: DeadlineChannel enforces the exit deadline.
-    return this.factory(boot, { exitDeadlineMs: this.bootDeadlineMs, heapMb: this.heapMb });
+    const factory = spec.placement === "monolithic" ? monolithicVmmFactory : this.factory;
+    return factory(boot, { exitDeadlineMs: this.bootDeadlineMs, heapMb: this.heapMb });
   }
 
   /** Makes `port` the handler of the VM's portals. */
@@ -260,8 +294,8 @@ export class Machine {
     if (action === "stop") {
       this.kernel.kill(vm.handler);
     } else {
-      const next = vm.standby.shift() ?? this.startVmm(vm.boot);
-      vm.standby.push(this.startVmm(vm.boot));
+      const next = vm.standby.shift() ?? this.startVmm(vm.boot, vm.spec);
+      vm.standby.push(this.startVmm(vm.boot, vm.spec));
       this.attach(vm, next);
       if (action === "retry") vm.vcpu.restoreNext = true;
       else this.resetGuest(vm);
@@ -296,6 +330,9 @@ export class Machine {
    * at most the rights it holds them with.
    */
   private delegate(vm: Vm, call: IVmmCall, commit: boolean): string | null {
+    if (call.op === VmmCallOp.SHADOW) {
+      return commit ? commitShadow(this.kernel, vm.window, call) : checkShadow(vm.window, call);
+    }
     const gpa = call.gpa ?? 0;
     const pages = call.pages ?? 0;
     const rights = (call.rights ?? 0) & MemRights.RWX;
@@ -377,7 +414,7 @@ export class Machine {
   prepareSpares(name: string, count: number): void {
     const vm = this.byName(name);
     if (vm.spec.policy === "destroy" || this.closed) return;
-    while (vm.standby.length < count) vm.standby.push(this.startVmm(vm.boot));
+    while (vm.standby.length < count) vm.standby.push(this.startVmm(vm.boot, vm.spec));
   }
 
   /**
@@ -415,6 +452,8 @@ export class Machine {
 
   async run(): Promise<VmResult[]> {
     try {
+      // Placement irqchip: each such VM's interrupt controllers and timer, loaded only when a VM asks.
+      for (const vm of this.vms) if (vm.spec.placement === "irqchip") vm.vcpu.inKernel ??= await loadIrqchip();
       await this.scheduler.run();
     } finally {
       await this.closeAll();
@@ -450,6 +489,10 @@ export class Machine {
       instructions: vm.vcpu.vtime,
       hostMs: vm.vcpu.hostMs,
       faults: vm.faults.length,
+      placement: vm.spec.placement ?? "split",
+      exitsForwarded: vm.vcpu.exitsForwarded,
+      exitsInHypervisor: vm.vcpu.exitsInHypervisor,
+      forwardedHostMs: vm.vcpu.forwardedHostMs,
     };
   }
 }

@@ -1,5 +1,6 @@
 // `moat run --stats`: exits per reason for each VM, as kvm_stat prints them,
-// with the instructions retired and the guest MIPS over host time.
+// with the instructions retired and the guest MIPS over host time, and where
+// the exits were finished (placement, issue 6).
 import { exitReasonName } from "../vmx/exit-reason.js";
 import type { VmResult } from "./machine.js";
 
@@ -11,6 +12,7 @@ export function formatStats(results: readonly VmResult[]): string {
     lines.push(
       `vm ${r.name}: ${r.instructions} instructions, ${total} exits, ${r.hostMs.toFixed(1)} ms host time, ${mips.toFixed(1)} guest MIPS`,
     );
+    lines.push(placementLine(r));
     lines.push(`  ${"exit reason".padEnd(24)}${"count".padStart(10)}${"share".padStart(8)}`);
     const rows = [...r.exits.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
     for (const [reason, count] of rows) {
@@ -21,4 +23,13 @@ export function formatStats(results: readonly VmResult[]): string {
     }
   }
   return lines.join("\n");
+}
+
+/** Where the exits went: to the VMM (and the host time those round trips took) or finished in the hypervisor. */
+function placementLine(r: VmResult): string {
+  const per = r.exitsForwarded > 0 ? ` (${((1000 * r.forwardedHostMs) / r.exitsForwarded).toFixed(1)} us each)` : "";
+  return (
+    `  placement ${r.placement}: ${r.exitsForwarded} exits forwarded to the VMM in ${r.forwardedHostMs.toFixed(1)} ms host time${per}, ` +
+    `${r.exitsInHypervisor} finished in the hypervisor`
+  );
 }

@@ -26,7 +26,29 @@ export interface TcbComponentSpec {
    * `description` is replaced by the file name without extension.
    */
   readonly each?: string;
+  /**
+   * If set, the component is placement code: the root task loads it into the
+   * hypervisor thread (by an `import()`) only for VMs of this placement, so it
+   * is in those VMs' trusted set and in no other's. Closures of the other
+   * components stop at an `import()` of its files; a static import does not
+   * stop (the code is then loaded for every VM, and counted so).
+   */
+  readonly placement?: string;
 }
+
+/** Where a VM's device models run (the VM config's `placement`). */
+export interface TcbPlacementSpec {
+  readonly name: string;
+  readonly description: string;
+  /** The placement of a VM whose config names none: adds nothing to the trusted set. */
+  readonly base?: boolean;
+}
+
+export const TCB_PLACEMENTS: readonly TcbPlacementSpec[] = [
+  { name: "split", description: "every device model in the VMM worker", base: true },
+  { name: "irqchip", description: "PIC, PIT and interrupt delivery in the hypervisor thread" },
+  { name: "monolithic", description: "the whole VMM and every device in the hypervisor thread" },
+];
 
 export const TCB_COMPONENTS: readonly TcbComponentSpec[] = [
   {
@@ -42,6 +64,22 @@ export const TCB_COMPONENTS: readonly TcbComponentSpec[] = [
     description: "creates VMs from a config, starts VMMs, console, CLI",
     entry: ["hypervisor/root/cli.ts"],
     owns: ["hypervisor/root/"],
+  },
+  {
+    name: "in-kernel irqchip",
+    trust: "trusted",
+    description: "8259A PIC, 8254 PIT and interrupt delivery in the hypervisor thread (placement irqchip)",
+    entry: ["hypervisor/in-kernel/"],
+    owns: ["hypervisor/in-kernel/"],
+    placement: "irqchip",
+  },
+  {
+    name: "in-thread VMM",
+    trust: "trusted",
+    description: "the VMM with every device model in the hypervisor thread (placement monolithic)",
+    entry: ["hypervisor/root/vmm-in-thread.ts"],
+    owns: ["hypervisor/root/vmm-in-thread.ts"],
+    placement: "monolithic",
   },
   {
     name: "simulated processor and VMX",

@@ -1,19 +1,22 @@
 // Oracle: hand counts. Every expected line count below was counted by hand on
-// the fixture files in tcb-fixtures/mini (the code lines are listed per file),
-// and the summary figures are sums of those counts done by hand from the
-// definitions in tcb.ts. The run over the real repository checks invariants
-// that DESIGN.md §1 states (which layer may import which), not figures.
+// the fixture files in tcb-fixtures/mini and tcb-fixtures/placed (the code
+// lines are listed per file), and the summary and placement figures are sums
+// of those counts done by hand from the definitions in tcb.ts. The run over
+// the real repository checks invariants that DESIGN.md §1 states (which layer
+// may import which), not figures.
 
+import { spawnSync } from "node:child_process";
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { analyseSource, formatTcb, measureTcb, type TcbComponent, type TcbReport } from "./tcb.js";
+import { analyseSource, formatTcb, measureTcb, type TcbComponent, type TcbPlacement, type TcbReport } from "./tcb.js";
 import type { TcbComponentSpec } from "./tcb-components.js";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 const MINI = join(HERE, "tcb-fixtures", "mini");
+const PLACED = join(HERE, "tcb-fixtures", "placed");
 const REPO = resolve(HERE, "../..");
 
 /** The fixture's own component table, shaped like the real one. */
@@ -60,12 +63,13 @@ const temps: string[] = [];
 afterEach(() => {
   for (const t of temps.splice(0)) rmSync(t, { recursive: true, force: true });
 });
-function copyOfMini(): string {
+function copyOf(fixture: string): string {
   const dir = mkdtempSync(join(tmpdir(), "moat-tcb-"));
   temps.push(dir);
-  cpSync(MINI, dir, { recursive: true });
+  cpSync(fixture, dir, { recursive: true });
   return dir;
 }
+const copyOfMini = () => copyOf(MINI);
 
 describe("analyseSource: code lines", () => {
   it("skips blank lines and every kind of comment, but counts a line whose code follows a comment", () => {
@@ -103,7 +107,9 @@ describe("analyseSource: code lines", () => {
     ].join("\n");
     const f = analyseSource(text, "a.ts");
     expect(f.specifiers).toEqual(["./a.js", "./b.js", "./c.js", "./f.js"]);
+    expect(f.dynamic).toEqual(["./c.js", "./f.js"]);
     expect(f.moduleUrls).toEqual(["./w.mjs"]);
+    expect(analyseSource(text, "a.ts", "parse")).toEqual(f);
   });
 });
 
@@ -199,6 +205,144 @@ describe("measureTcb follows changes to the files", () => {
   });
 });
 
+/** The placed fixture's table: the real table's shape, with both kinds of placement code. */
+const PLACED_TABLE: TcbComponentSpec[] = [
+  { name: "kernel", trust: "trusted", description: "k", entry: ["kernel/entry.ts"], owns: ["kernel/"] },
+  { name: "root", trust: "trusted", description: "r", entry: ["root/cli.ts"], owns: ["root/"] },
+  {
+    name: "in-kernel irqchip",
+    trust: "trusted",
+    description: "i",
+    entry: ["in-kernel/"],
+    owns: ["in-kernel/"],
+    placement: "irqchip",
+  },
+  {
+    name: "in-thread VMM",
+    trust: "trusted",
+    description: "m",
+    entry: ["root/vmm-in-thread.ts"],
+    owns: ["root/vmm-in-thread.ts"],
+    placement: "monolithic",
+  },
+  { name: "vmm", trust: "untrusted", description: "v", entry: ["vmm/worker-entry.mjs"], owns: ["vmm/"] },
+  { name: "device {stem}", trust: "untrusted", description: "d", entry: [], owns: [], each: "devices/*.ts" },
+];
+
+// Code lines per file of tcb-fixtures/placed, counted by hand.
+const PLACED_LINES = {
+  "kernel/entry.ts": 1, // 2
+  "root/cli.ts": 6, // 1, 4-8
+  "in-kernel/irqchip.ts": 5, // 1, 2, 5-7
+  "devices/pic.ts": 1, // 2
+  "devices/pit.ts": 2, // 1, 3
+  "devices/clock.ts": 3, // 1, 3, 4
+  "devices/uart.ts": 1, // 1
+  "root/vmm-in-thread.ts": 4, // 2, 4-6
+  "vmm/vmm.ts": 6, // 1-3, 5-7
+  "vmm/worker-entry.mjs": 2, // 2, 4
+} as const;
+
+const placement = (r: TcbReport, name: string): TcbPlacement => {
+  const p = r.placements.find((x) => x.placement === name);
+  if (p === undefined) throw new Error(`no placement ${name}`);
+  return p;
+};
+const figures = (r: TcbReport) =>
+  r.placements.map((p) => [p.placement, p.present, p.trustedLines, p.trustedFiles, p.addedLines]);
+
+describe("measureTcb per placement on the hand-counted fixture", () => {
+  const r = measureTcb(PLACED, PLACED_TABLE);
+
+  it("counts each file's code lines exactly", () => {
+    const rows = [...r.components.flatMap((c) => c.files), ...r.unattributed];
+    expect(Object.fromEntries(rows.map((f) => [f.path, f.lines]))).toEqual(PLACED_LINES);
+  });
+
+  it("gives split the trusted set of every VM, and adds each placement's import closure to it", () => {
+    expect(figures(r)).toEqual([
+      ["split", true, 7, 2, 0], // kernel 1 + cli 6
+      ["irqchip", true, 18, 6, 11], // + irqchip 5, pic 1, pit 2, clock 3
+      ["monolithic", true, 24, 8, 17], // + vmm-in-thread 4, vmm 6, pic 1, pit 2, clock 3, uart 1
+    ]);
+    expect(placement(r, "irqchip").files).toEqual([
+      "devices/clock.ts",
+      "devices/pic.ts",
+      "devices/pit.ts",
+      "in-kernel/irqchip.ts",
+    ]);
+    expect(placement(r, "monolithic").files).toEqual([
+      "devices/clock.ts",
+      "devices/pic.ts",
+      "devices/pit.ts",
+      "devices/uart.ts",
+      "root/vmm-in-thread.ts",
+      "vmm/vmm.ts",
+    ]);
+  });
+
+  it("stops the root task's closure at an import() of placement code, so every VM's set stays the split one", () => {
+    expect(comp(r, "root").reach).toBe(7);
+    expect(comp(r, "root").reachFiles).toEqual(["kernel/entry.ts", "root/cli.ts"]);
+    expect(r.summary.trustedByEveryVm).toEqual({ files: 2, lines: 7 });
+    expect(r.summary.vmmSide).toEqual({ files: 6, lines: 15 }); // worker-entry 2, vmm 6, the four devices 7
+    expect(comp(r, "in-kernel irqchip").reach).toBe(11);
+    expect(comp(r, "in-thread VMM").reach).toBe(17);
+    expect(formatTcb(r)).toContain("trusted, irqchip VMs");
+  });
+
+  it("grows only the placements that load a changed file, by the lines added", () => {
+    const dir = copyOf(PLACED);
+    appendFileSync(join(dir, "in-kernel/irqchip.ts"), "export const more = 1;\n");
+    expect(figures(measureTcb(dir, PLACED_TABLE))).toEqual([
+      ["split", true, 7, 2, 0],
+      ["irqchip", true, 19, 6, 12],
+      ["monolithic", true, 24, 8, 17],
+    ]);
+    appendFileSync(join(dir, "devices/pic.ts"), "export const spurious = 7;\n// a comment\n");
+    expect(figures(measureTcb(dir, PLACED_TABLE))).toEqual([
+      ["split", true, 7, 2, 0],
+      ["irqchip", true, 20, 6, 13],
+      ["monolithic", true, 25, 8, 18],
+    ]);
+  });
+
+  it("reports a placement whose code is not in the tree as absent, with null figures, and does not throw", () => {
+    const dir = copyOf(PLACED);
+    rmSync(join(dir, "in-kernel"), { recursive: true });
+    const gone = measureTcb(dir, PLACED_TABLE);
+    expect(figures(gone)).toEqual([
+      ["split", true, 7, 2, 0],
+      ["irqchip", false, null, null, null],
+      ["monolithic", true, 24, 8, 17],
+    ]);
+    expect(placement(gone, "irqchip").missing).toEqual(["in-kernel/"]);
+    expect(gone.unresolved).toEqual([{ from: "root/cli.ts", specifier: "../in-kernel/irqchip.js" }]);
+    expect(formatTcb(gone)).toContain("irqchip     absent: in-kernel/ not found (not built in this tree)");
+  });
+
+  it("counts placement code that the trusted side imports statically in every VM's set, and warns", () => {
+    const dir = copyOf(PLACED);
+    appendFileSync(join(dir, "root/cli.ts"), 'import "../in-kernel/irqchip.js";\n');
+    const r2 = measureTcb(dir, PLACED_TABLE);
+    expect(figures(r2)).toEqual([
+      ["split", true, 19, 6, 0], // 7 + the import line + the irqchip closure 11
+      ["irqchip", true, 19, 6, 0],
+      ["monolithic", true, 30, 9, 11], // 19 + vmm-in-thread 4, vmm 6, uart 1; pic, pit, clock already in
+    ]);
+    expect(placement(r2, "irqchip").loadedByEveryVm).toEqual(["in-kernel/irqchip.ts"]);
+    expect(formatTcb(r2)).toContain("statically imported, so loaded for every VM: in-kernel/irqchip.ts");
+  });
+
+  it("marks a placement with no component in the table as absent", () => {
+    expect(figures(measureTcb(MINI, TABLE))).toEqual([
+      ["split", true, 33, 6, 0],
+      ["irqchip", false, null, null, null],
+      ["monolithic", false, null, null, null],
+    ]);
+  });
+});
+
 describe("measureTcb on this repository", () => {
   const r = measureTcb(REPO);
   const all = (x: TcbReport) => [
@@ -226,8 +370,10 @@ describe("measureTcb on this repository", () => {
     expect(vmmEntry.some((e) => named.includes(e))).toBe(true);
   });
 
-  it("keeps the layering of DESIGN.md §1: the trusted side reaches no VMM or device code", () => {
-    const trusted = r.components.filter((c) => c.trust === "trusted").flatMap((c) => c.reachFiles);
+  it("keeps the layering of DESIGN.md §1: the trusted side of every VM reaches no VMM or device code", () => {
+    const trusted = r.components
+      .filter((c) => c.trust === "trusted" && c.placement === undefined)
+      .flatMap((c) => c.reachFiles);
     expect(trusted.filter((p) => p.startsWith("vmm/") || p.startsWith("devices/"))).toEqual([]);
     expect(comp(r, "VMM core").reachFiles.filter((p) => p.startsWith("hypervisor/kernel/"))).toEqual([]);
   });
@@ -241,6 +387,31 @@ describe("measureTcb on this repository", () => {
         expect(analyseSource(text, f), f).toEqual(analyseSource(text, f, "parse"));
       }
     }
+  });
+
+  it("gives a row per placement, split first and equal to the trusted set of every VM", () => {
+    expect(r.placements.map((p) => p.placement)).toEqual(["split", "irqchip", "monolithic"]);
+    expect(placement(r, "split").trustedLines).toBe(r.summary.trustedByEveryVm.lines);
+    for (const p of r.placements.filter((x) => x.present)) {
+      expect(p.trustedLines, p.placement).toBeGreaterThanOrEqual(r.summary.trustedByEveryVm.lines);
+      // The placements' claim: their code is loaded by import() only for the VMs that ask.
+      expect(p.loadedByEveryVm, p.placement).toEqual([]);
+    }
+  });
+
+  it("prints with `moat tcb --json` the report measureTcb gives", () => {
+    const cli = spawnSync(process.execPath, [join(REPO, "bin/moat.js"), "tcb", "--json"], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(cli.status, cli.stderr).toBe(0);
+    const json = JSON.parse(cli.stdout) as TcbReport;
+    // Other engineers edit the tree meanwhile: compare the shape, the figures are proven above.
+    expect(json.components.map((c) => c.name)).toEqual(r.components.map((c) => c.name));
+    expect(json.placements.map((p) => [p.placement, p.present])).toEqual(
+      r.placements.map((p) => [p.placement, p.present]),
+    );
+    expect(json.placements[0].trustedLines).toBeGreaterThan(0);
   });
 
   it("prints every component, the summary and the published figures", () => {

@@ -12,7 +12,11 @@
 //   pattern, tcb-components.ts), each file in exactly one component;
 // - reach(C): the import closure of C's entry points and own files, each file
 //   once; it includes files other components own (the root task reaches the
-//   kernel), which is what C's correctness depends on.
+//   kernel), which is what C's correctness depends on;
+// - placement code: a component with a `placement` (tcb-components.ts) runs
+//   in the hypervisor thread only for VMs of that placement, loaded by
+//   import(); every other closure stops at an import() of its files, and the
+//   placement's row is the trusted set of every VM plus its closure.
 // Followed edges: static import/export-from (type-only too, as C headers
 // count in a C kernel's size), import("literal"), require("literal"), and
 // import("literal") types. Not followed: `new URL("file", import.meta.url)`,
@@ -23,7 +27,13 @@ import { type Dirent, readdirSync, readFileSync, statSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { posix, resolve } from "node:path";
 import ts from "typescript";
-import { TCB_COMPONENTS, type TcbComponentSpec, type TrustClass } from "./tcb-components.js";
+import {
+  TCB_COMPONENTS,
+  TCB_PLACEMENTS,
+  type TcbComponentSpec,
+  type TcbPlacementSpec,
+  type TrustClass,
+} from "./tcb-components.js";
 
 export interface TcbFile {
   readonly path: string;
@@ -47,6 +57,27 @@ export interface TcbComponent {
   readonly reachFiles: string[];
   /** npm packages and node: builtins the closure imports (not counted). */
   readonly external: string[];
+  /** Set for placement code: trusted by the VMs of this placement only. */
+  readonly placement?: string;
+}
+
+/** What a VM of one placement trusts (tcb-components.ts, TCB_PLACEMENTS). */
+export interface TcbPlacement {
+  readonly placement: string;
+  readonly description: string;
+  /** False when the placement's code is not in this tree; the figures are then null. */
+  readonly present: boolean;
+  /** Entry patterns of the placement's components that matched no file. */
+  readonly missing: string[];
+  /** Code lines and files a VM of this placement trusts: the trusted set of every VM plus `files`. */
+  readonly trustedLines: number | null;
+  readonly trustedFiles: number | null;
+  /** Code lines of `files`. */
+  readonly addedLines: number | null;
+  /** Files the placement adds to the trusted set (loaded into the hypervisor thread for its VMs). */
+  readonly files: string[];
+  /** Entry files of the placement that every VM already loads (a static import from the trusted side). */
+  readonly loadedByEveryVm: string[];
 }
 
 export interface TcbTotal {
@@ -72,6 +103,8 @@ export interface PublishedFigure {
 
 export interface TcbReport {
   readonly components: TcbComponent[];
+  /** One row per placement of the device models, base placement first. */
+  readonly placements: TcbPlacement[];
   /** Reached files no component owns: counted in every reach that includes them. */
   readonly unattributed: TcbFile[];
   readonly summary: TcbSummary;
@@ -96,6 +129,8 @@ export const PUBLISHED_FIGURES: readonly PublishedFigure[] = [
 export interface SourceFacts {
   readonly lines: number;
   readonly specifiers: string[];
+  /** The specifiers (each occurrence) named by `import("...")`: loaded on demand, or a type only. */
+  readonly dynamic: string[];
   readonly moduleUrls: string[];
 }
 
@@ -140,11 +175,15 @@ function parseFacts(text: string, fileName: string): SourceFacts & { regexStarts
   const sf = ts.createSourceFile(fileName, text, options, false, kind);
   const regexStarts = new Set<number>();
   const specifiers: string[] = [];
+  const dynamic: string[] = [];
   const moduleUrls: string[] = [];
   const visit = (node: ts.Node): void => {
     if (node.kind === K.RegularExpressionLiteral) regexStarts.add(node.getStart(sf));
     const spec = moduleSpecifierOf(node);
     if (spec !== undefined) specifiers.push(spec);
+    if (spec !== undefined && (ts.isImportTypeNode(node) || ts.isCallExpression(node))) {
+      if (ts.isImportTypeNode(node) || node.expression.kind === ts.SyntaxKind.ImportKeyword) dynamic.push(spec);
+    }
     if (
       ts.isNewExpression(node) &&
       ts.isIdentifier(node.expression) &&
@@ -157,7 +196,7 @@ function parseFacts(text: string, fileName: string): SourceFacts & { regexStarts
     ts.forEachChild(node, visit);
   };
   visit(sf);
-  return { lines: 0, specifiers, moduleUrls, regexStarts };
+  return { lines: 0, specifiers, dynamic, moduleUrls, regexStarts };
 }
 
 /**
@@ -173,7 +212,7 @@ export function analyseSource(text: string, fileName: string, mode: "auto" | "pa
   }
   const ast = parseFacts(text, fileName);
   const scanned = scanTokens(text, (start) => ast.regexStarts.has(start))!;
-  return { lines: scanned.lines, specifiers: ast.specifiers, moduleUrls: ast.moduleUrls };
+  return { lines: scanned.lines, specifiers: ast.specifiers, dynamic: ast.dynamic, moduleUrls: ast.moduleUrls };
 }
 
 const K = ts.SyntaxKind;
@@ -271,6 +310,7 @@ function scanTokens(text: string, isRegex: RegexOracle): SourceFacts | undefined
   const scanner = ts.createScanner(ts.ScriptTarget.Latest, false, ts.LanguageVariant.Standard, text);
   const lineStarts = lineStartsOf(text);
   const specifiers: string[] = [];
+  const dynamic: string[] = [];
   const moduleUrls: string[] = [];
   const openTemplates: number[] = []; // brace depth inside each open `${`
   let lines = 0;
@@ -279,7 +319,7 @@ function scanTokens(text: string, isRegex: RegexOracle): SourceFacts | undefined
   let [k1, k2, k3] = [K.Unknown, K.Unknown, K.Unknown]; // the last three tokens, newest first
   let t1 = ""; // text of the last token if an identifier
   let t2 = "";
-  let pending: { value: string; into: string[]; expect: Match[]; step: number } | undefined;
+  let pending: { value: string; into: string[][]; expect: Match[]; step: number } | undefined;
   for (let k = scanner.scan(); k !== K.EndOfFileToken; k = scanner.scan()) {
     if (k >= K.FirstTriviaToken && k <= K.LastTriviaToken) continue;
     const start = scanner.getTokenStart();
@@ -313,7 +353,7 @@ function scanTokens(text: string, isRegex: RegexOracle): SourceFacts | undefined
     if (pending !== undefined) {
       if (!pending.expect[pending.step](k, ident)) pending = undefined;
       else if (++pending.step === pending.expect.length) {
-        pending.into.push(pending.value);
+        for (const list of pending.into) list.push(pending.value);
         pending = undefined;
       }
     }
@@ -323,16 +363,16 @@ function scanTokens(text: string, isRegex: RegexOracle): SourceFacts | undefined
       const notMember = k3 !== K.DotToken && k3 !== K.QuestionDotToken;
       if (plain && (k1 === K.FromKeyword || (k1 === K.ImportKeyword && k2 !== K.DotToken))) specifiers.push(value);
       else if (k1 === K.OpenParenToken && k2 === K.ImportKeyword && notMember)
-        pending = { value, into: specifiers, expect: AFTER_IMPORT_CALL, step: 0 };
+        pending = { value, into: [specifiers, dynamic], expect: AFTER_IMPORT_CALL, step: 0 };
       else if (k1 === K.OpenParenToken && t2 === "require" && notMember)
-        pending = { value, into: specifiers, expect: AFTER_REQUIRE_CALL, step: 0 };
+        pending = { value, into: [specifiers], expect: AFTER_REQUIRE_CALL, step: 0 };
       else if (k1 === K.OpenParenToken && t2 === "URL" && k3 === K.NewKeyword)
-        pending = { value, into: moduleUrls, expect: AFTER_URL_ARG, step: 0 };
+        pending = { value, into: [moduleUrls], expect: AFTER_URL_ARG, step: 0 };
     }
     [k3, k2, k1] = [k2, k1, k];
     [t2, t1] = [t1, ident];
   }
-  return { lines, specifiers, moduleUrls };
+  return { lines, specifiers, dynamic, moduleUrls };
 }
 
 // ---------------------------------------------------------------------------
@@ -421,6 +461,14 @@ class Tree {
       this.edges.set(rel, r);
     }
     return r;
+  }
+
+  /** Whether the k-th import of `rel` is loaded on demand only: every import of its specifier is `import()`. */
+  dynamicOnly(rel: string, k: number): boolean {
+    const f = this.source(rel);
+    const spec = f.specifiers[k];
+    const count = (list: string[]) => list.reduce((n, s) => n + (s === spec ? 1 : 0), 0);
+    return count(f.dynamic) === count(f.specifiers);
   }
 
   /** NodeNext: "./x.js" names the x.ts beside it; tsx also loads "./x.ts" and extensionless paths. */
@@ -529,17 +577,21 @@ interface Closure {
   readonly external: Set<string>;
 }
 
-function closure(tree: Tree, starts: Iterable<string>): Closure {
+/**
+ * The import closure of `starts`. An `import()` of a file in `cut` is not
+ * followed: that file is placement code, loaded only for the VMs that ask.
+ */
+function closure(tree: Tree, starts: Iterable<string>, cut: ReadonlySet<string> = new Set()): Closure {
   const files = new Set<string>();
   const external = new Set<string>();
   const todo = [...starts];
   for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
     if (files.has(f)) continue;
     files.add(f);
-    for (const r of tree.imports(f)) {
-      if ("file" in r && !files.has(r.file)) todo.push(r.file);
+    tree.imports(f).forEach((r, k) => {
+      if ("file" in r && !files.has(r.file) && !(cut.has(r.file) && tree.dynamicOnly(f, k))) todo.push(r.file);
       else if ("external" in r) external.add(r.external);
-    }
+    });
   }
   return { files, external };
 }
@@ -556,8 +608,45 @@ function total(tree: Tree, files: Iterable<string>): TcbTotal {
 
 const sorted = (s: Iterable<string>): string[] => [...s].sort();
 
-/** Measures the TCB of every component of the repository at `rootDir`. */
-export function measureTcb(rootDir: string, table: readonly TcbComponentSpec[] = TCB_COMPONENTS): TcbReport {
+/**
+ * One placement's row: the trusted set of every VM plus the closure of the
+ * code the placement loads into the hypervisor thread, simulated silicon
+ * excepted. Absent (null figures) when a component of it was not found, or
+ * when a placement other than the base one has no component at all.
+ */
+function placementRow(
+  tree: Tree,
+  p: TcbPlacementSpec,
+  mine: readonly Concrete[],
+  trusted: readonly string[],
+  added: ReadonlySet<string>,
+  isHardware: (f: string) => boolean,
+): TcbPlacement {
+  const missing = mine.flatMap((c) => (c.entry.length === 0 ? c.missing : []));
+  const present = missing.length === 0 && (p.base === true || mine.length > 0);
+  const base = new Set(trusted);
+  const files = sorted([...added].filter((f) => !base.has(f) && !isHardware(f)));
+  const all = total(tree, [...trusted, ...files]);
+  const row = { placement: p.name, description: p.description, present, missing };
+  if (!present)
+    return { ...row, trustedLines: null, trustedFiles: null, addedLines: null, files: [], loadedByEveryVm: [] };
+  return {
+    ...row,
+    trustedLines: all.lines,
+    trustedFiles: all.files,
+    addedLines: total(tree, files).lines,
+    files,
+    // Placement code a static import brings into every VM's trusted set.
+    loadedByEveryVm: sorted(mine.flatMap((c) => c.entry).filter((f) => base.has(f))),
+  };
+}
+
+/** Measures the TCB of every component, and of every placement, of the repository at `rootDir`. */
+export function measureTcb(
+  rootDir: string,
+  table: readonly TcbComponentSpec[] = TCB_COMPONENTS,
+  placements: readonly TcbPlacementSpec[] = TCB_PLACEMENTS,
+): TcbReport {
   const tree = new Tree(resolve(rootDir));
   const comps = concretise(tree, table);
   const allEntries = comps.flatMap((c) => c.entry);
@@ -565,7 +654,18 @@ export function measureTcb(rootDir: string, table: readonly TcbComponentSpec[] =
   const owner = new Map<string, number>();
   for (const f of reached.files) owner.set(f, ownerOf(comps, f));
   const ownFiles = comps.map((_, i) => sorted([...reached.files].filter((f) => owner.get(f) === i)));
-  const reaches = comps.map((c, i) => closure(tree, [...c.entry, ...ownFiles[i]]));
+  // Placement code is reached only through the component of its placement:
+  // every other closure stops at an import() of it.
+  const placementOf = (f: string): string | undefined => comps[owner.get(f) ?? -1]?.spec.placement;
+  const reaches = comps.map((c, i) => {
+    const cut = new Set(
+      [...reached.files].filter((f) => {
+        const p = placementOf(f);
+        return p !== undefined && p !== c.spec.placement;
+      }),
+    );
+    return closure(tree, [...c.entry, ...ownFiles[i]], cut);
+  });
   const fileRows = (files: string[]): TcbFile[] => files.map((path) => ({ path, lines: tree.source(path).lines }));
 
   const components: TcbComponent[] = comps.map((c, i) => ({
@@ -579,18 +679,21 @@ export function measureTcb(rootDir: string, table: readonly TcbComponentSpec[] =
     reach: total(tree, reaches[i].files).lines,
     reachFiles: sorted(reaches[i].files),
     external: sorted(reaches[i].external),
+    ...(c.spec.placement === undefined ? {} : { placement: c.spec.placement }),
   }));
 
   const isHardware = (f: string): boolean => {
     const o = owner.get(f) ?? -1;
     return o >= 0 && comps[o].spec.trust === "hardware";
   };
-  const unionOf = (pred: (t: TrustClass) => boolean): Set<string> =>
-    new Set(comps.flatMap((c, i) => (pred(c.spec.trust) ? [...reaches[i].files] : [])));
-  const trusted = [...unionOf((t) => t === "trusted")].filter((f) => !isHardware(f));
+  const unionOf = (pred: (c: Concrete) => boolean): Set<string> =>
+    new Set(comps.flatMap((c, i) => (pred(c) ? [...reaches[i].files] : [])));
+  const trusted = [...unionOf((c) => c.spec.trust === "trusted" && c.spec.placement === undefined)].filter(
+    (f) => !isHardware(f),
+  );
   // A VMM that imports a simulated-silicon module (an ISA decoder) runs it as
   // its own software, so the VMM side keeps such files.
-  const vmm = unionOf((t) => t === "untrusted" || t === "shared");
+  const vmm = unionOf((c) => c.spec.trust === "untrusted" || c.spec.trust === "shared");
 
   const unresolved: { from: string; specifier: string }[] = [];
   const moduleUrls: { from: string; target: string }[] = [];
@@ -603,8 +706,22 @@ export function measureTcb(rootDir: string, table: readonly TcbComponentSpec[] =
       moduleUrls.push({ from: f, target: posix.normalize(posix.join(posix.dirname(f), u)) });
   }
 
+  const placementRows = placements.map((p) => {
+    const mine = comps.flatMap((c, i) => (c.spec.placement === p.name ? [i] : []));
+    const added = new Set(mine.flatMap((i) => [...reaches[i].files]));
+    return placementRow(
+      tree,
+      p,
+      mine.map((i) => comps[i]),
+      trusted,
+      added,
+      isHardware,
+    );
+  });
+
   return {
     components,
+    placements: placementRows,
     unattributed: fileRows(sorted([...reached.files].filter((f) => owner.get(f) === -1))),
     summary: {
       trustedByEveryVm: total(tree, trusted),
@@ -642,7 +759,7 @@ function row(cells: string[], widths: number[]): string {
 export function formatTcb(r: TcbReport): string {
   const rows: string[][] = r.components.map((c) => [
     c.missing.length > 0 && c.entry.length === 0 ? `${c.name} (absent)` : c.name,
-    TRUST_LABEL[c.trust],
+    c.placement === undefined ? TRUST_LABEL[c.trust] : `trusted, ${c.placement} VMs`,
     num(c.own),
     num(c.reach),
   ]);
@@ -667,6 +784,7 @@ export function formatTcb(r: TcbReport): string {
     "",
     ...sums.map(([l, t]) => `${l.padEnd(sw)}  ${num(t.lines).padStart(7)} lines  ${num(t.files).padStart(4)} files`),
   ];
+  out.push("", ...formatPlacements(r.placements));
   const absent = r.components.filter((c) => c.missing.length > 0);
   if (absent.length > 0) {
     out.push("", "entry points not found:");
@@ -682,4 +800,29 @@ export function formatTcb(r: TcbReport): string {
   const pw = Math.max(...r.published.map((p) => p.system.length));
   for (const p of r.published) out.push(`  ${p.system.padEnd(pw)}  ${p.lines} source lines`);
   return out.join("\n");
+}
+
+/** The per-placement rows: what one VM trusts, by where its device models run. */
+export function formatPlacements(placements: readonly TcbPlacement[]): string[] {
+  const out = [
+    "trusted side per placement (the trusted set of every VM + what the placement runs in the hypervisor thread)",
+  ];
+  const w = Math.max(...placements.map((p) => p.placement.length));
+  for (const p of placements) {
+    const name = p.placement.padEnd(w);
+    if (!p.present || p.trustedLines === null || p.trustedFiles === null || p.addedLines === null) {
+      const why = p.missing.length > 0 ? `${p.missing.join(", ")} not found` : "no component in the table";
+      out.push(`  ${name}  absent: ${why} (not built in this tree)`);
+      continue;
+    }
+    const added = p.addedLines > 0 ? `, +${num(p.addedLines)} lines in ${p.files.length} files` : "";
+    out.push(
+      `  ${name}  ${num(p.trustedLines).padStart(7)} lines  ${num(p.trustedFiles).padStart(4)} files${added}: ${p.description}`,
+    );
+    if (p.loadedByEveryVm.length > 0)
+      out.push(
+        `  ${" ".repeat(w)}  warning: statically imported, so loaded for every VM: ${p.loadedByEveryVm.join(", ")}`,
+      );
+  }
+  return out;
 }

@@ -19,6 +19,17 @@ const PORTALS = 0x100;
 /** Event base of a vCPU in its VM's PD: portals at 0 .. 255. */
 const EVT = 0;
 
+/** A firmware ROM in host memory (host frames from `hpa`, `bytes` long): see mapFirmware. */
+export interface FirmwareRom {
+  hpa: number;
+  bytes: number;
+}
+
+/** The ROM's last 128 KiB at most appear again just below 1 MiB (a PC chipset's reset decode of E0000H-FFFFFH). */
+const ALIAS_END_PAGE = 0x100;
+const ALIAS_MAX_PAGES = 32;
+const TOP_PAGE = 0x10_0000;
+
 export interface BuiltVm {
   vmPd: Pd;
   vmmPd: Pd;
@@ -49,6 +60,8 @@ export function buildVm(
   sched: { priority: number; quantum: number },
   /** Called with the VM's PD before its memory is delegated (to attach its EPT). */
   onVmPd: (pd: Pd) => void,
+  /** A firmware ROM to map read/execute-only (it replaces the RAM of its low alias in the VM's view). */
+  firmware?: FirmwareRom,
 ): BuiltVm {
   const root = k.rootEc;
   const sel = BLOCK * (index + 1);
@@ -69,9 +82,14 @@ export function buildVm(
   // sees it from guest-physical 0, the VMM may read and write it too.
   const frame = ram.hpa / 4096;
   must("grant memory", k.grantMemory(ram.hpa, ram.pages, frame));
+  const aliasPages = firmware ? Math.min(firmware.bytes / 4096, ALIAS_MAX_PAGES) : 0;
+  for (const [start, end] of ramRuns(ram.pages, ALIAS_END_PAGE - aliasPages, ALIAS_END_PAGE)) {
+    for (const c of alignedChunks(start, end - start)) {
+      must("delegate RAM to VM", k.delegate(root.pd, memCrd(frame + c.base, c.order, MemRights.RWX), vmPd, c.base));
+    }
+  }
+  if (firmware) mapFirmware(k, vmPd, firmware, aliasPages);
   for (const c of alignedChunks(0, ram.pages)) {
-    const crd = memCrd(frame + c.base, c.order, MemRights.RWX);
-    must("delegate RAM to VM", k.delegate(root.pd, crd, vmPd, c.base));
     must("delegate RAM to VMM", k.delegate(root.pd, memCrd(frame + c.base, c.order, MemRights.RW), vmmPd, c.base));
   }
   must("create_sc (vCPU)", k.createSc(root, scSel, vmPdSel, vcpuSel, sched));
@@ -80,4 +98,38 @@ export function buildVm(
   if (handler?.type !== ObjType.EC || vcpu?.type !== ObjType.EC)
     throw new Error("root task: ECs not found after creation");
   return { vmPd, vmmPd, handler, vcpu };
+}
+
+/** RAM page runs [start, end) of `pages` pages without the hole [holeStart, holeEnd). */
+function ramRuns(pages: number, holeStart: number, holeEnd: number): [number, number][] {
+  if (holeStart >= holeEnd || holeStart >= pages) return [[0, pages]];
+  const runs: [number, number][] = [];
+  if (holeStart > 0) runs.push([0, holeStart]);
+  if (holeEnd < pages) runs.push([holeEnd, pages]);
+  return runs;
+}
+
+/**
+ * Maps a firmware ROM into the VM read/execute-only, so a guest write is an
+ * EPT violation the VMM drops (vmm/boot/firmware.ts): the whole ROM ending at
+ * 4 GiB, where the reset vector FFFFFFF0H lies (SDM Vol. 3A §9.1.4), and its
+ * last `aliasPages` pages again ending at 1 MiB.
+ */
+function mapFirmware(k: Kernel, vmPd: Pd, rom: FirmwareRom, aliasPages: number): void {
+  const root = k.rootEc;
+  const pages = rom.bytes / 4096;
+  const frame = rom.hpa / 4096;
+  must("grant firmware ROM", k.grantMemory(rom.hpa, pages, frame));
+  const rx = MemRights.R | MemRights.X;
+  for (const c of alignedChunks(0, pages)) {
+    must(
+      "delegate ROM to VM",
+      k.delegate(root.pd, memCrd(frame + c.base, c.order, rx), vmPd, TOP_PAGE - pages + c.base),
+    );
+  }
+  const first = pages - aliasPages;
+  for (const c of alignedChunks(first, aliasPages)) {
+    const at = ALIAS_END_PAGE - aliasPages + (c.base - first);
+    must("delegate ROM alias to VM", k.delegate(root.pd, memCrd(frame + c.base, c.order, rx), vmPd, at));
+  }
 }

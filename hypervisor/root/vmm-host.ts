@@ -22,6 +22,8 @@ export interface VmmBootData {
   initrd?: Uint8Array;
   /** Multiboot modules (vmm/boot/multiboot-info.ts). */
   modules?: { bytes: Uint8Array; cmdline: string }[];
+  /** A firmware ROM (vmm/boot/firmware.ts). */
+  firmware?: Uint8Array;
 }
 
 export interface VmmHostOptions {

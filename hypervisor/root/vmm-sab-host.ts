@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { ChannelState, Ctl, DATA_OFFSET, DEFAULT_DATA_BYTES } from "../../proto/sab-channel.js";
 import { ChannelFault } from "../kernel/channel.js";
+import { vmmBundle } from "./vmm-bundle.js";
 import type { VmmBootData, VmmFactory, VmmHostOptions, VmmPort } from "./vmm-host.js";
 
 /**
@@ -239,4 +240,5 @@ export class VmmSabHost implements VmmPort {
   }
 }
 
-export const sabVmmFactory: VmmFactory = (boot, opts) => new VmmSabHost(boot, opts);
+/** The default VMM host: a worker started from the VMM bundle when there is one (vmm-bundle.ts), else through tsx. */
+export const sabVmmFactory: VmmFactory = (boot, opts) => new VmmSabHost(boot, opts, vmmBundle() ?? {});

@@ -89,12 +89,13 @@ export const VMX_CR0_FIXED0 = 0x80000001;
 export const VMX_CR0_FIXED1 = 0xe005003f;
 /**
  * IA32_VMX_CR4_FIXED0/1 (App. A.8). Real processors fix VMXE (bit 13) to 1;
- * this one offers no nested VMX and does not. FIXED1 = VME PVI TSD DE PSE
- * MCE PGE PCE: no PAE (the guest paging unit has no PAE mode yet), no
+ * this one offers no nested VMX and does not. FIXED1 = TSD DE PSE MCE PGE
+ * PCE: no VME/PVI (virtual-8086 mode runs without the VME extensions,
+ * cpu/v86.ts), no PAE (the guest paging unit has no PAE mode yet), no
  * OSFXSR/OSXMMEXCPT (no SSE on a P6 integer core).
  */
 export const VMX_CR4_FIXED0 = 0;
-export const VMX_CR4_FIXED1 = 0x1df;
+export const VMX_CR4_FIXED1 = 0x1dc;
 /** IA32_VMX_MISC (App. A.6): CR3-target values supported. Bit 30 (zero-length software-event injection) is 0. */
 export const VMX_MAX_CR3_TARGETS = 4;
 /** IA32_DEBUGCTL bits this processor has: LBR (0) and BTF (1); the rest are reserved (§26.3.1.1). */

@@ -654,3 +654,31 @@ describe("a guest that faults forever still ends at the budget", () => {
     expect(m.cpu.retired).toBe(1000);
   });
 });
+
+// SDM Vol. 3C §27.3: a VM exit saves neither the GPRs (ESP aside) nor CR2 nor DR0-DR3/DR6 into the VMCS,
+// so a processor shared by vCPUs must have them switched by software (the kernel keeps them per vCPU).
+describe("debug registers belong to the vCPU, not to the processor it shares", () => {
+  it("DR0 written by one vCPU is not seen by another, and comes back when the first runs again", () => {
+    const m = testMachine();
+    // mov eax, 0x1234; mov dr0, eax; vmcall ; then at 0x1100: mov eax, dr0; vmcall
+    m.load(0x1000, [0xb8, 0x34, 0x12, 0, 0, 0x0f, 0x23, 0xc0, 0x0f, 0x01, 0xc1]);
+    m.load(0x1100, [0x0f, 0x21, 0xc0, 0x0f, 0x01, 0xc1]);
+    const a = { gpr: new Uint32Array(8), dr: new Int32Array(8) };
+    const b = { gpr: new Uint32Array(8), dr: new Int32Array(8) };
+    m.cpu.loadContext(a.gpr, 0, a.dr);
+    expect(m.run()).toBe(ExitReason.VMCALL);
+    m.cpu.saveContext(a.gpr, a.dr);
+    expect(a.dr[0]).toBe(0x1234);
+    b.gpr[0] = 0xdead;
+    m.cpu.loadContext(b.gpr, 0, b.dr);
+    m.vmcs.write(F.GUEST_RIP, 0x1100);
+    expect(m.run()).toBe(ExitReason.VMCALL);
+    m.cpu.saveContext(b.gpr, b.dr);
+    expect(b.gpr[0]).toBe(0);
+    m.cpu.loadContext(a.gpr, 0, a.dr);
+    m.vmcs.write(F.GUEST_RIP, 0x1100);
+    expect(m.run()).toBe(ExitReason.VMCALL);
+    m.cpu.saveContext(a.gpr, a.dr);
+    expect(a.gpr[0]).toBe(0x1234);
+  });
+});

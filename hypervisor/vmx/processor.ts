@@ -7,13 +7,16 @@
 // information (§27.2). The host timer is the instruction budget: when it
 // runs out, an external-interrupt exit (the kernel always sets
 // external-interrupt exiting).
-import { debugActive, debugStep } from "../cpu/debug.js";
+import { debugActive, debugStep, loadPendingDebug, savePendingDebug } from "../cpu/debug.js";
 import { execute } from "../cpu/interpreter.js";
 import { deliverEvent } from "../cpu/interrupts.js";
+import { Jit } from "../cpu/jit/jit.js";
 import { GuestMemory } from "../cpu/memory.js";
 import { CpuState } from "../cpu/state.js";
+import type { X87State } from "../cpu/x87-state.js";
 import type { Ept } from "../mmu/ept.js";
 import type { HostMemory } from "../mmu/host-memory.js";
+import { noteExitingInstruction, owedDebugTraps } from "./emulated-debug-traps.js";
 import { checkControls, checkGuestState } from "./entry-checks.js";
 import { EXIT_REASON_ENTRY_FAILURE, ExitReason } from "./exit-reason.js";
 import { loadGuestState, saveGuestState } from "./guest-state.js";
@@ -21,6 +24,9 @@ import type { Vmcs } from "./vmcs.js";
 import * as F from "./vmcs-fields.js";
 
 const INTR_TYPE_OTHER = 7;
+
+/** Debug registers that are neither VMCS fields nor constant: each vCPU keeps its own (DR4/5 alias DR6/7). */
+const DEBUG_CONTEXT = [0, 1, 2, 3, 6] as const;
 
 export class Processor {
   /** Virtual TSC of this physical processor: +1 per retired guest instruction. */
@@ -36,20 +42,40 @@ export class Processor {
   private tlbEpt: Ept | null = null;
   private tlbEptGeneration = -1;
 
-  constructor(host: HostMemory) {
+  /** The JIT tier (cpu/jit/), or null to run interpreter-only. */
+  jit: Jit | null = null;
+
+  /** `jit`: compile hot code (default: on unless the environment has MOAT_JIT=0). */
+  constructor(host: HostMemory, options: { jit?: boolean } = {}) {
     this.memory = new GuestMemory(this.state, host);
     this.state.mem = this.memory;
+    this.setJit(options.jit ?? process.env.MOAT_JIT !== "0");
   }
 
-  /** Load the registers a VM exit leaves in the processor: GPRs (ESP excepted, it is in the VMCS) and CR2. */
-  loadContext(gpr: Uint32Array, cr2: number): void {
+  /** Switch the JIT tier on or off (compiled code is dropped when it goes off). */
+  setJit(on: boolean): void {
+    if (on === (this.jit !== null)) return;
+    this.jit?.detach();
+    this.jit = on ? new Jit(this.memory) : null;
+  }
+
+  /**
+   * Load the registers a VM exit leaves in the processor (SDM §27.3: not in
+   * the VMCS): GPRs (ESP excepted, it is in the VMCS), CR2, and DR0-DR3 and
+   * DR6 (`dr`, indexed by register number; DR7 is a VMCS field), and the
+   * vCPU's x87 context `fpu`, used in place (neither is in the VMCS).
+   */
+  loadContext(gpr: Uint32Array, cr2: number, dr?: Int32Array, fpu?: X87State): void {
     for (let n = 0; n < 8; n++) if (n !== 4) this.state.regs[n] = gpr[n];
     this.state.cr2 = cr2 | 0;
+    if (dr) for (const n of DEBUG_CONTEXT) this.state.dr[n] = dr[n];
+    if (fpu) this.state.fpu = fpu;
   }
 
   /** Save them; returns CR2. */
-  saveContext(gpr: Uint32Array): number {
+  saveContext(gpr: Uint32Array, dr?: Int32Array): number {
     for (let n = 0; n < 8; n++) if (n !== 4) gpr[n] = this.state.regs[n];
+    if (dr) for (const n of DEBUG_CONTEXT) dr[n] = this.state.dr[n];
     return this.state.cr2 >>> 0;
   }
 
@@ -77,6 +103,7 @@ export class Processor {
       return reason;
     }
     vmcs.launched = true;
+    this.jit?.newEpoch();
     const st = this.state;
     st.ctl.load(vmcs);
     loadGuestState(st, vmcs);
@@ -86,7 +113,12 @@ export class Processor {
     st.tscAtEntry = this.tsc;
     const pin = st.ctl.pin;
     const timer = pin & F.PIN_PREEMPTION_TIMER ? vmcs.read(F.VMX_PREEMPTION_TIMER_VALUE) : Number.POSITIVE_INFINITY;
+    const vectoring = (vmcs.read(F.VM_ENTRY_INTR_INFO_FIELD) & F.INTR_INFO_VALID) !== 0;
     this.inject(vmcs);
+    // §26.6.3: pending debug exceptions (cpu/debug.ts), after the injected event is (not) delivered.
+    // Plus the traps owed by an exiting instruction the VMM completed (emulated-debug-traps.ts).
+    const owed = owedDebugTraps(vmcs, st.eip, vectoring);
+    if (st.exitReason < 0) loadPendingDebug(st, vmcs.read(F.GUEST_PENDING_DBG_EXCEPTIONS) | owed, vectoring);
     if (st.exitReason < 0) this.run(Math.max(0, Math.floor(budget)), timer);
     this.retired = st.count;
     this.tsc += st.count;
@@ -94,6 +126,9 @@ export class Processor {
       vmcs.write(F.VMX_PREEMPTION_TIMER_VALUE, Math.max(0, timer - st.count));
     }
     saveGuestState(st, vmcs);
+    const debugExit = st.exitReason === ExitReason.EXCEPTION_NMI && (st.exitIntrInfo & 0xff) === 1;
+    vmcs.write(F.GUEST_PENDING_DBG_EXCEPTIONS, savePendingDebug(st, debugExit)); // §27.3.4
+    noteExitingInstruction(st, vmcs);
     writeExitInfo(st, vmcs);
     if (!(st.ctl.proc2 & F.SEC_ENABLE_VPID)) this.memory.flushVpid(); // §28.3.3.3 / Vol. 3A §4.10.4: VPID 0
     return st.exitReason;
@@ -180,8 +215,11 @@ export class Processor {
       const before = st.count;
       // TF, RF or armed breakpoints: one instruction at a time with the debug checks (cpu/debug.ts).
       if (debugActive(st)) debugStep(st);
+      else if (this.jit !== null && !shadow) this.jit.run(st, limit);
       else execute(st, shadow ? before + 1 : limit);
       if (st.exitReason >= 0) return;
+      // POPF, IRET or MOV CR0 may have switched alignment checking (§6.15 interrupt 17).
+      this.memory.updateAlignCheck();
       // STI / MOV SS blocking ends after the next instruction completes (§24.4.2, §6.8.3).
       if (shadow && st.count > before) st.interruptibility &= ~shadow;
     }

@@ -87,7 +87,10 @@ export function setGate(m: TestMachine, vector: number, g: [number, number]): vo
   put64(m, IDT + 8 * vector, g);
 }
 
-const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+/** The four little-endian bytes of a 32-bit immediate or displacement. */
+export const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+/** PUSH imm32 (68 id). */
+export const push32 = (v: number) => [0x68, ...le32(v)];
 
 /**
  * Code for ring 0 that enters ring 3 at `eip` with EFLAGS `flags` on the
@@ -95,5 +98,5 @@ const le32 = (v: number) => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >
  * IRET, return to an outer privilege level).
  */
 export function iretToRing3(eip: number, flags = 2): number[] {
-  return [UDATA, ESP3, flags, UCODE, eip].flatMap((v) => [0x68, ...le32(v)]).concat([0xcf]);
+  return [UDATA, ESP3, flags, UCODE, eip].flatMap(push32).concat([0xcf]);
 }

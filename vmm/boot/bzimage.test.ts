@@ -59,6 +59,13 @@ describe("parseBzImage on a hand-built header", () => {
     expect(r.ok && [r.header.prefAddress, r.header.initSize]).toEqual([0x100000, 0]);
   });
 
+  it("syssize rounds up to a 16-byte paragraph: a last paragraph partly past the file is the rest of the file", () => {
+    // boot.rst: syssize is "the size of the protected-mode code in units of
+    // 16-byte paragraphs"; memtest86+ 6.10 ia32 ends 8 bytes into its last one.
+    const r = parseBzImage(handBuiltBzImage({ payload: new Uint8Array(56), syssize: 4 }));
+    expect(r.ok && r.header.kernelSize).toBe(56);
+  });
+
   it.each([
     [{ magic: 0x12345678 }, 'linux: no "HdrS" magic at 0x202: not a Linux kernel image'],
     [{ bootFlag: 0x1234 }, "linux: boot_flag at 0x1fe is 0x1234, not 0xaa55"],

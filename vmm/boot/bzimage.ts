@@ -82,11 +82,15 @@ export function parseBzImage(image: Uint8Array): ParseResult {
   if ((loadflags & LOADED_HIGH) === 0) return fail("loadflags.LOADED_HIGH is clear: a zImage, not a bzImage");
   const setupSects = u8(Hdr.SETUP_SECTS) || 4;
   const kernelOffset = (setupSects + 1) * 512;
-  const kernelSize = u32(Hdr.SYSSIZE) * 16;
-  if (kernelSize === 0) return fail("syssize is 0: no protected-mode kernel");
-  if (kernelOffset + kernelSize > image.length) {
+  const paragraphs = u32(Hdr.SYSSIZE) * 16;
+  if (paragraphs === 0) return fail("syssize is 0: no protected-mode kernel");
+  // syssize counts 16-byte paragraphs, rounded up: the last one may end past
+  // the file (memtest86+ 6.10's image does), so the code is the rest of the
+  // file then, as GRUB and QEMU load it. A whole paragraph missing is a truncation.
+  const kernelSize = Math.min(paragraphs, image.length - kernelOffset);
+  if (kernelOffset + paragraphs >= image.length + 16) {
     return fail(
-      `truncated: setup_sects ${setupSects} and syssize ${kernelSize / 16} need ${kernelOffset + kernelSize} bytes, the file has ${image.length}`,
+      `truncated: setup_sects ${setupSects} and syssize ${paragraphs / 16} need ${kernelOffset + paragraphs} bytes, the file has ${image.length}`,
     );
   }
   const headerEnd = 0x202 + u8(Hdr.JUMP + 1);

@@ -4,6 +4,7 @@
 // guest-state values (SDM Vol. 3C §24.4.1).
 import type { IGuestState } from "../../proto/index.js";
 import { Mtd } from "../../proto/mtd.js";
+import { INSTRUCTION_STATE_GROUPS } from "../../proto/portal-mtd.js";
 
 /** Access rights in VMCS format (SDM Table 24-2): G=1 D/B=1 P=1 DPL 0 S=1. */
 const AR_CODE_32 = 0xc09b; // type 11: execute/read, accessed
@@ -17,22 +18,7 @@ const DR7_RESET = 0x400; // SDM §17.2.4: bit 10 reads as 1
 
 /** The groups the startup reply names. */
 export const INITIAL_STATE_MTD =
-  Mtd.GPR_ACDB |
-  Mtd.GPR_BSD |
-  Mtd.RSP |
-  Mtd.RIP_LEN |
-  Mtd.RFLAGS |
-  Mtd.DS_ES |
-  Mtd.FS_GS |
-  Mtd.CS_SS |
-  Mtd.TR |
-  Mtd.LDTR |
-  Mtd.GDTR |
-  Mtd.IDTR |
-  Mtd.CR |
-  Mtd.DR |
-  Mtd.SYSENTER |
-  Mtd.STA;
+  INSTRUCTION_STATE_GROUPS | Mtd.TR | Mtd.LDTR | Mtd.GDTR | Mtd.IDTR | Mtd.DR | Mtd.SYSENTER | Mtd.STA;
 
 export interface InitialRegisters {
   entry: number;

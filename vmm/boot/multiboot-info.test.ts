@@ -2,7 +2,10 @@
 // information format": offsets of flags (0), mem_lower (4), mem_upper (8),
 // cmdline (16), mmap_length (44), mmap_addr (48), boot_loader_name (64);
 // flag bits 0, 2, 6, 9; memory-map entries {size, base_addr, length, type}
-// where size excludes itself and type 1 is available RAM.
+// where size excludes itself, type 1 is available RAM and any other type a
+// reserved area. The PC layout (RAM below 640 KiB, the ISA hole 0xA0000-
+// 0xFFFFF reserved, RAM from 1 MiB) is the one the BIOS reports through INT
+// 15h E820h (ACPI "System Address Map": type 2 reserved), which GRUB passes on.
 import { describe, expect, it } from "vitest";
 import { GuestRam } from "../guest-ram.js";
 import { MBI_ADDRESS, MODS_ADDRESS, writeMultibootInfo } from "./multiboot-info.js";
@@ -39,11 +42,11 @@ describe("writeMultibootInfo", () => {
     expect(cString(r, r.read32(mbi + 64))).toBe("moat");
   });
 
-  it("the memory map lists [0, 640 KiB) and [1 MiB, 16 MiB) as available", () => {
+  it("the memory map lists [0, 640 KiB) and [1 MiB, 16 MiB) as available, the ISA hole as reserved", () => {
     const len = r.read32(mbi + 44);
     const at = r.read32(mbi + 48);
-    expect(len).toBe(48);
-    const entries = [at, at + 24].map((e) => ({
+    expect(len).toBe(72);
+    const entries = [at, at + 24, at + 48].map((e) => ({
       size: r.read32(e),
       base: r.read32(e + 4) + r.read32(e + 8) * 2 ** 32,
       length: r.read32(e + 12) + r.read32(e + 16) * 2 ** 32,
@@ -51,6 +54,7 @@ describe("writeMultibootInfo", () => {
     }));
     expect(entries).toEqual([
       { size: 20, base: 0, length: 0xa0000, type: 1 },
+      { size: 20, base: 0xa0000, length: 0x60000, type: 2 },
       { size: 20, base: 0x100000, length: 15 << 20, type: 1 },
     ]);
   });

@@ -3,17 +3,21 @@
 // Multiboot Specification §3.2 "Machine state" says. We fill the fields of
 // §3.3 "Boot information format" that a VM without firmware can: memory
 // sizes (flags bit 0), command line (bit 2), modules (bit 3), a memory map
-// (bit 6) and the boot loader name (bit 9). It lives in one page of
-// conventional memory; the module list and its strings in the page below.
+// (bit 6: the PC map of memory-map.ts, reserved ISA hole included, as GRUB
+// passes on the BIOS's E820 map) and the boot loader name (bit 9). It lives
+// in one page of conventional memory; the module list and its strings in the
+// page below.
 import type { GuestRam } from "../guest-ram.js";
 import type { LoadedRange } from "./loaded-image.js";
+import { LOWER_MEMORY_END, pcMemoryMap, UPPER_MEMORY_START } from "./memory-map.js";
 
 export const MULTIBOOT_BOOTLOADER_MAGIC = 0x2badb002;
 /** The page that holds the structure, the memory map, the name and the command line. */
 export const MBI_ADDRESS = 0x9000;
 const MBI_PAGE_END = 0xa000;
+/** Room for the PC map's three entries (24 bytes each) before the loader name. */
 const MMAP_ADDRESS = MBI_ADDRESS + 0x80;
-const NAME_ADDRESS = MBI_ADDRESS + 0xc0;
+const NAME_ADDRESS = MBI_ADDRESS + 0xe0;
 const CMDLINE_ADDRESS = MBI_ADDRESS + 0x100;
 export const MBI_CMDLINE_MAX = MBI_PAGE_END - CMDLINE_ADDRESS - 1;
 /** The module structures (16 bytes each: mod_start, mod_end, string, reserved), then their strings. */
@@ -25,10 +29,7 @@ const FLAG_CMDLINE = 1 << 2;
 const FLAG_MODS = 1 << 3;
 const FLAG_MMAP = 1 << 6;
 const FLAG_LOADER_NAME = 1 << 9;
-const LOWER_MEMORY_END = 0xa_0000; // 640 KiB; 0xA0000-0xFFFFF is the PC's VGA/ROM hole
-const UPPER_MEMORY_START = 0x10_0000;
 const MMAP_ENTRY_SIZE = 24; // size field (4) + base (8) + length (8) + type (4)
-const MEMORY_AVAILABLE = 1;
 const LOADER_NAME = "moat";
 
 export type MultibootResult = { ok: true; ebx: number } | { ok: false; reason: string };
@@ -106,17 +107,18 @@ function writeModules(ram: GuestRam, modules: readonly LoadedModule[], strings: 
   });
 }
 
-/** Available RAM below 640 KiB and above 1 MiB; returns the map's length in bytes. */
+/**
+ * The PC memory map; returns its length in bytes. E820 type 1 (RAM) is
+ * Multiboot's "available RAM"; every other type is a reserved area (§3.3).
+ */
 function writeMemoryMap(ram: GuestRam): number {
   let at = MMAP_ADDRESS;
-  const entry = (base: number, length: number) => {
+  for (const r of pcMemoryMap(ram.size)) {
     ram.write32(at, MMAP_ENTRY_SIZE - 4); // `size` excludes itself
-    ram.write32(at + 4, base); // base_addr, low half (high half 0)
-    ram.write32(at + 12, length); // length, low half
-    ram.write32(at + 20, MEMORY_AVAILABLE);
+    ram.write32(at + 4, r.base); // base_addr, low half (high half 0)
+    ram.write32(at + 12, r.length); // length, low half
+    ram.write32(at + 20, r.type);
     at += MMAP_ENTRY_SIZE;
-  };
-  entry(0, Math.min(ram.size, LOWER_MEMORY_END));
-  if (ram.size > UPPER_MEMORY_START) entry(UPPER_MEMORY_START, ram.size - UPPER_MEMORY_START);
+  }
   return at - MMAP_ADDRESS;
 }

@@ -6,6 +6,7 @@
 // base + 16-bit offset; IP wraps at 64 KiB), Vol. 1 §1.3.1 (little-endian
 // bytes of an operand that spans two pages). Bytes from GNU as.
 import { describe, expect, it } from "vitest";
+import { RomDevice } from "../boot/firmware.js";
 import { Vector } from "./fault.js";
 import { EMU_DONE, EMU_FAULT, EMU_STOP } from "./outcome.js";
 import { CS, DS, EAX, EBX } from "./register-file.js";
@@ -77,6 +78,27 @@ describe("instruction fetch", () => {
     f.emu.regs.eip = 0x20000;
     expect(f.emu.step()).toBe(EMU_STOP);
     expect(f.emu.abort.reason).toBe("emulator: instruction at 0x8:0x20000 is fetched from 0x20000, which is not RAM");
+  });
+
+  it("code in a device that holds code (a firmware ROM at 4 GiB) is fetched through it and runs", () => {
+    const f = flatEmulator(0x10000);
+    const movl = assembleOne("movl %eax,0x100"); // a store to RAM: what makes the EPT send a ROM fetch here
+    const rom = new Uint8Array(0x1_0000);
+    rom.set(movl, 0xfff0);
+    f.mmio.attach(new RomDevice(rom)); // 64 KiB ending at 4 GiB
+    f.emu.regs.eip = 0xffff_fff0;
+    f.emu.regs.gpr[EAX] = 0xcafe_f00d;
+    expect(f.emu.step()).toBe(EMU_DONE);
+    expect(f.ram.read32(0x100)).toBe(0xcafe_f00d);
+    expect(f.emu.regs.eip).toBe(0xffff_fff0 + movl.length);
+  });
+
+  it("code in a device that is not code (a register file) still stops the VM", () => {
+    const f = flatEmulator(0x10000);
+    f.mmio.attach(new FakeMmio("regs", 0xfee0_0000, 0x1000));
+    f.emu.regs.eip = 0xfee0_0000;
+    expect(f.emu.step()).toBe(EMU_STOP);
+    expect(f.emu.abort.reason).toContain("which is not RAM");
   });
 });
 

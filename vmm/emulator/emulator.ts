@@ -14,7 +14,7 @@ import { ABORT_FAULT, EmulationAbort, Vector } from "./fault.js";
 import { GuestPaging } from "./guest-paging.js";
 import { GuestPhysical, type UnclaimedReport } from "./guest-physical.js";
 import { GuestMemory, PhysicalSpan } from "./memory-access.js";
-import type { MmioBus } from "./mmio-bus.js";
+import { isExecutable, type MmioBus } from "./mmio-bus.js";
 import { EMU_DONE, EMU_FAULT, EMU_STOP } from "./outcome.js";
 import { CS, RegisterFile } from "./register-file.js";
 import { ACCESS_EXEC, segmentLinear } from "./segments.js";
@@ -106,7 +106,7 @@ export class InstructionEmulator {
   /**
    * Appends the bytes from CS:EIP + `have` to the end of that page, the CS
    * limit or 15 bytes. A byte past the limit is #GP(0) (§5.3); code must be
-   * in RAM (executing from a device is nothing this VMM can emulate).
+   * in RAM or in a device that holds code (a ROM), not in a register file.
    */
   private fetch(have: number): number {
     const r = this.regs;
@@ -116,11 +116,17 @@ export class InstructionEmulator {
     const n = Math.min(MAX_INSN - have, 0x1000 - (linear & 0xfff), cs.limit - offset + 1);
     this.mem.translateLinear(this.fetchSpan, linear, 1, ACCESS_EXEC);
     const gpa = this.fetchSpan.gpa0;
-    if (!this.phys.isRam(gpa, n)) {
+    if (this.phys.isRam(gpa, n)) {
+      const ram = this.phys.ram.bytes;
+      for (let k = 0; k < n; k++) this.buf[have + k] = ram[gpa + k];
+      return have + n;
+    }
+    // Firmware runs from ROM (at 4 GiB, or in the PAM window): fetch through the device.
+    const dev = this.phys.mmio.find(gpa);
+    if (dev === null || !isExecutable(dev) || gpa - dev.base + n > dev.size) {
       throw this.abort.stop(`emulator: instruction at ${this.where()} is fetched from ${hex(gpa)}, which is not RAM`);
     }
-    const ram = this.phys.ram.bytes;
-    for (let k = 0; k < n; k++) this.buf[have + k] = ram[gpa + k];
+    for (let k = 0; k < n; k++) this.buf[have + k] = dev.mmioRead(gpa - dev.base + k, 1);
     return have + n;
   }
 

@@ -1,6 +1,7 @@
-// The guest-physical address space as an emulated access sees it: RAM first
-// (the EPT maps it, so RAM wins over a device claiming the same range), then
-// MMIO devices, then nothing. Like an unclaimed bus cycle, a read of nothing
+// The guest-physical address space as an emulated access sees it: the MMIO
+// bus's RAM overlay in its range (the PAM window: the chipset decodes it
+// before DRAM), then RAM (the EPT maps it, so RAM wins over a device claiming
+// the same range), then MMIO devices, then nothing. Like an unclaimed bus cycle, a read of nothing
 // returns all ones and a write is dropped; the first such access to each
 // page is reported once through `onUnclaimed`. An access that straddles two
 // of these (RAM into a device, a device's end) is split into bytes, each
@@ -27,13 +28,19 @@ export class GuestPhysical {
     private readonly onUnclaimed: UnclaimedReport | null = null,
   ) {}
 
-  /** True when all of [gpa, gpa + size) is RAM. */
+  /** True when all of [gpa, gpa + size) is RAM (not under the overlay). */
   isRam(gpa: number, size: number): boolean {
-    return this.ram.contains(gpa, size);
+    return this.ram.contains(gpa, size) && !this.overlaid(gpa, size);
+  }
+
+  /** Whether [gpa, gpa + size) meets the RAM overlay. */
+  private overlaid(gpa: number, size: number): boolean {
+    const o = this.mmio.ramOverlay;
+    return o !== null && gpa < o.base + o.size && gpa + size > o.base;
   }
 
   read(gpa: number, size: MmioSize): number {
-    if (this.ram.contains(gpa, size)) return ramRead(this.ram.bytes, gpa, size);
+    if (this.isRam(gpa, size)) return ramRead(this.ram.bytes, gpa, size);
     const dev = this.mmio.find(gpa);
     if (dev !== null && fits(dev, gpa, size)) return (dev.mmioRead(gpa - dev.base, size) & MASK[size]) >>> 0;
     if (dev === null && this.emptyRun(gpa, size)) return this.missRead(gpa, size);
@@ -43,7 +50,7 @@ export class GuestPhysical {
   }
 
   write(gpa: number, size: MmioSize, value: number): void {
-    if (this.ram.contains(gpa, size)) {
+    if (this.isRam(gpa, size)) {
       ramWrite(this.ram.bytes, gpa, size, value);
       return;
     }

@@ -86,7 +86,8 @@ function refuseEpt(qual: number, gpa: number, reply: ReplyBuilder, vmm: Emulator
   if (qual & EPT_LINEAR_VALID && !(qual & EPT_TRANSLATED)) {
     return `guest page tables reach guest-physical ${hex(gpa)}, which is not RAM`;
   }
-  if (vmm.ram.contains(gpa, 1)) return `EPT violation on RAM at ${hex(gpa)} (qualification ${hex(qual)})`;
+  // RAM under the PAM window (vmm/boot/firmware.ts) is the window's to decode: a write to read-only shadow RAM, say.
+  if (emulatorFor(vmm).phys.isRam(gpa, 1)) return `EPT violation on RAM at ${hex(gpa)} (qualification ${hex(qual)})`;
   const vect = reply.in.idtVectInfo ?? 0;
   if (reply.exitHas(Mtd.INJ) && vect & VECTORING_VALID) {
     return `EPT violation at ${hex(gpa)} while delivering vector ${vect & 0xff}`;

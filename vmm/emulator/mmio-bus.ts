@@ -7,7 +7,17 @@ import { hex } from "../hex.js";
 /** Guest-physical addresses are 32 bits on this processor (MAXPHYADDR 32). */
 const GPA_LIMIT = 2 ** 32;
 
+/** A device whose bytes may be executed (a ROM, the PAM window): the emulator fetches instructions from it. */
+export function isExecutable(d: MmioDevice): boolean {
+  return (d as { readonly executable?: boolean }).executable === true;
+}
+
 export class MmioBus {
+  /**
+   * At most one device that decodes its range in front of RAM (the chipset's
+   * PAM window over C0000h-FFFFFh): the emulator asks it before RAM there.
+   */
+  ramOverlay: MmioDevice | null = null;
   /** Sorted by base; ranges never overlap. A VM has a handful of devices, so a scan is enough. */
   private readonly devices: MmioDevice[] = [];
   private last: MmioDevice | null = null;
@@ -25,6 +35,14 @@ export class MmioBus {
     }
     this.devices.push(device);
     this.devices.sort((a, b) => a.base - b.base);
+  }
+
+  /** Attaches `device` and puts it in front of RAM in its range; throws if an overlay exists. */
+  attachOverRam(device: MmioDevice): void {
+    if (this.ramOverlay !== null)
+      throw new Error(`MMIO bus: ${device.name} over RAM: ${this.ramOverlay.name} is there`);
+    this.attach(device);
+    this.ramOverlay = device;
   }
 
   /** The device decoding `gpa`, or null. */

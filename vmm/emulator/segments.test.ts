@@ -3,7 +3,8 @@
 // expand-up 0..limit, expand-down limit+1..0xFFFF/0xFFFFFFFF by the B flag,
 // the whole access must fit), §5.4.1 (null/unusable segment), and Vol. 2
 // "MOV" Protected Mode Exceptions: #SS(0) for an SS limit violation, #GP(0)
-// for others; real mode raises the same vectors without an error code.
+// for others; real mode raises the same vectors without an error code;
+// §20.2 / §20.1.1 for virtual-8086 mode (base = selector * 16, 64 KiB).
 import { describe, expect, it } from "vitest";
 import { EmulationAbort, Vector } from "./fault.js";
 import { CS, DS, ES, RegisterFile, SS } from "./register-file.js";
@@ -86,5 +87,16 @@ describe("segmentation for an emulated operand", () => {
     Object.assign(r.seg[DS], { sel: 0x1234, base: 0x12340, limit: 0xffff, ar: ar(DATA_RO, 0) });
     expect(linear(r, DS, 0xfffc, 4, ACCESS_WRITE)).toEqual({ linear: 0x2233c });
     expect(linear(r, DS, 0xfffd, 4, ACCESS_WRITE)).toEqual({ vector: Vector.GP, hasError: false, error: 0 });
+  });
+
+  it("virtual-8086 mode: linear = selector * 16 + offset within 64 KiB, no type checks, #GP(0) past 0xFFFF", () => {
+    const r = regs(true);
+    r.eflags = 0x2_0002;
+    Object.assign(r.seg[DS], { sel: 0x1234, base: 0x12340, limit: 0xffff, ar: 0xf3 });
+    Object.assign(r.seg[CS], { sel: 0x2000, base: 0x20000, limit: 0xffff, ar: 0xf3 });
+    expect(linear(r, DS, 0xfffe, 2, ACCESS_WRITE)).toEqual({ linear: 0x2233e });
+    expect(linear(r, CS, 0x10, 1, ACCESS_WRITE)).toEqual({ linear: 0x20010 }); // V86 CS is read/write data (AR 0xF3)
+    expect(linear(r, DS, 0xffff, 2, ACCESS_READ)).toEqual({ vector: Vector.GP, hasError: true, error: 0 });
+    expect(linear(r, SS, 0x10000, 1, ACCESS_READ).vector).toBe(Vector.SS);
   });
 });

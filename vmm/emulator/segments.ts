@@ -32,8 +32,13 @@ export function segmentLinear(
 ): number {
   const s = regs.seg[seg];
   const pm = regs.protectedMode;
-  if (pm && !regs.vm86 && !typeAllows(s.ar, access)) throw violation(seg, pm, abort);
-  if (!withinLimit(s.ar, s.limit, offset, size, pm && !regs.vm86)) throw violation(seg, pm, abort);
+  if (regs.vm86) {
+    // Virtual-8086 mode (§20.2, §20.1.1): base = selector * 16, a 64 KiB read/write segment, whatever the cache says.
+    if (offset + size - 1 > 0xffff) throw violation(seg, pm, abort);
+    return ((s.sel & 0xffff) * 16 + offset) >>> 0;
+  }
+  if (pm && !typeAllows(s.ar, access)) throw violation(seg, pm, abort);
+  if (!withinLimit(s.ar, s.limit, offset, size, pm)) throw violation(seg, pm, abort);
   return (s.base + offset) >>> 0;
 }
 

@@ -3,7 +3,7 @@
 // and tsx's own launch line (`tsx -e 'console.log(process.execArgv)'` prints
 // --require .../tsx/dist/preflight.cjs --import file:///.../tsx/dist/loader.mjs).
 import { describe, expect, it } from "vitest";
-import { withoutTsx } from "./campaign-bundle.js";
+import { withoutTsx } from "./vmm-bundle.js";
 
 describe("bundle-started VMM workers do not inherit tsx's loader", () => {
   it("drops tsx's --require and --import pairs as tsx launches node", () => {

@@ -1,0 +1,4 @@
+export function ticks(n: number): number {
+  // Two ticks per input cycle.
+  return n * 2;
+}

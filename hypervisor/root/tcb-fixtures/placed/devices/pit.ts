@@ -1,0 +1,3 @@
+import { ticks } from "./clock.js";
+
+export const pitPeriod = (): number => ticks(11932);

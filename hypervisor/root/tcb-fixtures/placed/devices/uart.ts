@@ -1,0 +1,1 @@
+export const uartPort = 0x3f8;

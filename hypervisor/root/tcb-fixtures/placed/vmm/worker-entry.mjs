@@ -1,0 +1,4 @@
+// The VMM worker of a split VM.
+import { handle } from "./vmm.ts";
+
+export default handle;
