@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { buildSync } from "esbuild";
+import { withoutTsx } from "./worker-argv.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -60,23 +61,4 @@ function build(): VmmBundle | null {
     return null;
   }
   return { workerFile, execArgv: withoutTsx(process.execArgv) };
-}
-
-/**
- * The parent's Node options without tsx's loader. Workers inherit execArgv,
- * and a bundle needs no TypeScript loader: registering it anyway (tsx starts
- * an esbuild service in every thread) cost each campaign worker about 1 s of
- * CPU, most of a microreboot's cost.
- */
-export function withoutTsx(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const takesValue = a === "--require" || a === "-r" || a === "--import" || a === "--loader";
-    if (takesValue && /tsx/.test(argv[i + 1] ?? "")) i++;
-    else if (/^--(require|import|loader)=.*tsx/.test(a)) continue;
-    else if (a === "--eval" || a === "-e" || a === "--print" || a === "-p") i++;
-    else out.push(a);
-  }
-  return out;
 }

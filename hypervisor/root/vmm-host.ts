@@ -7,6 +7,7 @@
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { type Channel, ChannelFault } from "../kernel/channel.js";
+import { vmmWorkerArgv } from "./worker-argv.js";
 
 export interface VmmBootData {
   vm: number;
@@ -57,6 +58,7 @@ export class VmmHost implements VmmPort {
     private readonly opts: VmmHostOptions,
   ) {
     this.pool = new Piscina({
+      execArgv: vmmWorkerArgv(),
       filename: ENTRY,
       workerData: boot,
       minThreads: 1,

@@ -16,6 +16,7 @@ import { ChannelState, Ctl, DATA_OFFSET, DEFAULT_DATA_BYTES } from "../../proto/
 import { ChannelFault } from "../kernel/channel.js";
 import { vmmBundle } from "./vmm-bundle.js";
 import type { VmmBootData, VmmFactory, VmmHostOptions, VmmPort } from "./vmm-host.js";
+import { vmmWorkerArgv } from "./worker-argv.js";
 
 /**
  * Wake-ups that find the request still unanswered. One is legitimate (the
@@ -80,7 +81,7 @@ export class VmmSabHost implements VmmPort {
     this.pool = new Piscina({
       filename: extra.workerFile ?? ENTRY,
       workerData: boot,
-      execArgv: extra.execArgv,
+      execArgv: vmmWorkerArgv(extra.execArgv),
       minThreads: 1,
       maxThreads: 1,
       concurrentTasksPerWorker: 1,
