@@ -193,7 +193,9 @@ export class ExitDispatcher {
       if (typeof body === "string") return refused(body);
     }
     v.saveReplyFields();
-    const paging = pagingControls(v);
+    const cr0 = v.vmcs.read(F.GUEST_CR0);
+    const cr3 = v.vmcs.read(F.GUEST_CR3);
+    const cr4 = v.vmcs.read(F.GUEST_CR4);
     const r = applyReply(v, body);
     if (!r.ok) return refused(r.reason);
     const bad = this.checkApplied(v, r.effects, portal);
@@ -201,7 +203,7 @@ export class ExitDispatcher {
       v.rollbackReplyFields();
       return bad;
     }
-    if (r.effects.mtd & Mtd.CR && pagingControls(v) !== paging) this.options.flushTlb?.(v.vmcs.read(F.VPID));
+    if (r.effects.mtd & Mtd.CR && !samePaging(v, cr0, cr3, cr4)) this.options.flushTlb?.(v.vmcs.read(F.VPID));
     this.commitCalls(v, r.effects.calls);
     if (r.effects.checkpoint) v.checkpoint = r.effects.checkpoint;
     return r;
@@ -313,9 +315,9 @@ export class ExitDispatcher {
   }
 }
 
-/** CR0, CR3 and CR4 as one string: what decides the guest's translations. */
-function pagingControls(v: VcpuRun): string {
-  return `${v.vmcs.read(F.GUEST_CR0)}:${v.vmcs.read(F.GUEST_CR3)}:${v.vmcs.read(F.GUEST_CR4)}`;
+/** CR0, CR3 and CR4, what decides the guest's translations, are still these. */
+function samePaging(v: VcpuRun, cr0: number, cr3: number, cr4: number): boolean {
+  return v.vmcs.read(F.GUEST_CR0) === cr0 && v.vmcs.read(F.GUEST_CR3) === cr3 && v.vmcs.read(F.GUEST_CR4) === cr4;
 }
 
 function refused(why: string): Verdict {
