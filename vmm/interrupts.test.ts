@@ -13,6 +13,7 @@ import { Mtd } from "../proto/mtd.js";
 import { portalMtd } from "../proto/portal-mtd.js";
 import { deliverInterrupts, IrqLineRecorder, newInterruptStats } from "./interrupts.js";
 import { ReplyBuilder } from "./reply.js";
+import { PIC_INIT_20_28 } from "./testing/pic-init.js";
 
 const IF = 1 << 9;
 const STI = 1;
@@ -22,17 +23,7 @@ const HLT = 1;
 /** A master/slave pair with vectors 0x20/0x28 (ICW1 0x11, ICW2, ICW3, ICW4 0x01), all unmasked. */
 function pic(): I8259 {
   const p = new I8259();
-  for (const [port, v] of [
-    [0x20, 0x11],
-    [0x21, 0x20],
-    [0x21, 0x04],
-    [0x21, 0x01],
-    [0xa0, 0x11],
-    [0xa1, 0x28],
-    [0xa1, 0x02],
-    [0xa1, 0x01],
-  ])
-    p.ioWrite(port, 1, v);
+  for (const [port, v] of PIC_INIT_20_28) p.ioWrite(port, 1, v);
   return p;
 }
 

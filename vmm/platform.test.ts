@@ -9,6 +9,7 @@
 // the i440FX host bridge identity 8086:1237 at bus 0 device 0.
 import { describe, expect, it } from "vitest";
 import { PcPlatform } from "./platform.js";
+import { PIC_INIT_20_28 } from "./testing/pic-init.js";
 
 function platform(ram = 16 << 20) {
   const out: number[] = [];
@@ -16,17 +17,7 @@ function platform(ram = 16 << 20) {
   const wr = (port: number, v: number, size: 1 | 2 | 4 = 1) => p.bus.write(port, size, v);
   const rd = (port: number, size: 1 | 2 | 4 = 1) => p.bus.read(port, size);
   // Master at 0x20, slave at 0x28, everything unmasked.
-  for (const [port, v] of [
-    [0x20, 0x11],
-    [0x21, 0x20],
-    [0x21, 0x04],
-    [0x21, 0x01],
-    [0xa0, 0x11],
-    [0xa1, 0x28],
-    [0xa1, 0x02],
-    [0xa1, 0x01],
-  ])
-    wr(port, v);
+  for (const [port, v] of PIC_INIT_20_28) wr(port, v);
   return { p, out, wr, rd };
 }
 

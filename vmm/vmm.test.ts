@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { ExitReason } from "../proto/exit-reason.js";
 import { Mtd } from "../proto/mtd.js";
 import { encodeExit, makeVmm, ring0State, roundTrip } from "./testing/exit-messages.js";
+import { PIC_INIT_20_28 } from "./testing/pic-init.js";
 
 /** VMCS access rights from their SDM Table 24-2 fields. */
 function ar(f: { type: number; s: number; dpl: number; p: number; db: number; g: number; unusable?: number }): number {
@@ -370,20 +371,7 @@ function out(vmm: ReturnType<typeof makeVmm>, port: number, value: number, tsc =
 
 /** The 8259A pair at vectors 0x20/0x28 with only IRQ 0 unmasked, and PIT counter 0 in mode 2 with divisor `n` (datasheets). */
 function programTimer(vmm: ReturnType<typeof makeVmm>, n: number) {
-  for (const [port, v] of [
-    [0x20, 0x11],
-    [0x21, 0x20],
-    [0x21, 0x04],
-    [0x21, 0x01],
-    [0xa0, 0x11],
-    [0xa1, 0x28],
-    [0xa1, 0x02],
-    [0xa1, 0x01],
-    [0x21, 0xfe],
-    [0xa1, 0xff],
-    [0x43, 0x34],
-    [0x40, n & 0xff],
-  ])
+  for (const [port, v] of [...PIC_INIT_20_28, [0x21, 0xfe], [0xa1, 0xff], [0x43, 0x34], [0x40, n & 0xff]])
     out(vmm, port, v);
   return out(vmm, 0x40, n >> 8);
 }
